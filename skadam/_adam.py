@@ -67,7 +67,13 @@ class AdamState:
     _work: list = field(default_factory=list, repr=False, compare=False)
 
     def copy(self):
-        """Return a deep copy of the state (scratch space excluded)."""
+        """Return a deep copy of the state (scratch space excluded).
+
+        Returns
+        -------
+        state : AdamState
+            A new state whose arrays are copies of this one's.
+        """
         return AdamState(**{k: _copy(v) for k, v in self.to_dict().items()})
 
     def to_dict(self):
@@ -75,6 +81,11 @@ class AdamState:
 
         ``v_max`` is omitted when it is ``None``, so the dict can be passed to
         :func:`numpy.savez` as it is.
+
+        Returns
+        -------
+        d : dict
+            The state's fields (the arrays themselves, not copies).
         """
         d = {"step": self.step, "m": self.m, "v": self.v}
         if self.v_max is not None:
@@ -83,7 +94,18 @@ class AdamState:
 
     @classmethod
     def from_dict(cls, d):
-        """Rebuild a state from :meth:`to_dict` output (or an ``np.load`` file)."""
+        """Rebuild a state from :meth:`to_dict` output (or an ``np.load`` file).
+
+        Parameters
+        ----------
+        d : mapping
+            Holds ``step``, ``m``, ``v`` and optionally ``v_max``.
+
+        Returns
+        -------
+        state : AdamState
+            A new state holding copies of the arrays.
+        """
         v_max = d["v_max"] if "v_max" in d else None
         return cls(
             step=int(d["step"]),
@@ -228,7 +250,18 @@ class Adam:
         )
 
     def learning_rate_at(self, t):
-        """Return the step size for step number ``t`` (1-based), validated."""
+        """Return the step size for step number ``t`` (1-based), validated.
+
+        Parameters
+        ----------
+        t : int
+            Step number, 1 for the first update.
+
+        Returns
+        -------
+        learning_rate : float
+            ``learning_rate``, or ``learning_rate(t)`` for a schedule.
+        """
         lr = self.learning_rate
         if callable(lr):
             lr = lr(t)

@@ -1,0 +1,164 @@
+"""Checks on the documentation: API reference coverage, numpydoc validity,
+docstring examples run as doctests, and the code blocks of the docs pages run.
+
+The Sphinx build itself (``python -m sphinx -W``) runs in ``.ci/docs``.
+"""
+
+import doctest
+import importlib
+import inspect
+import pkgutil
+import re
+import textwrap
+from pathlib import Path
+
+import numpydoc.validate
+import pytest
+from numpydoc.docscrape import get_doc_object
+
+import skadam
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+# numpydoc checks every public docstring must pass. Left out on purpose:
+# ES01 (extended summary) and SA01 (See Also) for every object, RT02 (it
+# forbids scikit-learn's named returns, "self : object"), and EX01 for
+# methods; EX01 applies to each top-level public name.
+CHECKS = {
+    "GL01", "GL02", "GL03", "GL05", "GL06", "GL07", "GL08", "GL09", "GL10",
+    "SS01", "SS02", "SS03", "SS04", "SS05",
+    "PR01", "PR02", "PR03", "PR04", "PR05", "PR06", "PR07", "PR10",
+    "RT01", "RT03", "YD01",
+    "SA02", "SA03", "SA04",
+}  # fmt: skip
+
+
+def _public_methods(cls):
+    """Names of the public methods and properties ``cls`` defines itself."""
+    names = []
+    for name, member in vars(cls).items():
+        if name.startswith("_"):
+            continue
+        if isinstance(member, (classmethod, staticmethod)):
+            member = member.__func__
+        if isinstance(member, property):
+            member = member.fget
+        if inspect.isfunction(member) and member.__module__.startswith("skadam"):
+            names.append(name)
+    return names
+
+
+def _documented_objects():
+    """(import path, is top level) for every public docstring of skadam."""
+    objects = []
+    for name in skadam.__all__:
+        obj = getattr(skadam, name)
+        objects.append((f"skadam.{name}", True))
+        if inspect.isclass(obj):
+            objects += [(f"skadam.{name}.{m}", False) for m in _public_methods(obj)]
+    return objects
+
+
+class _Validator(numpydoc.validate.Validator):
+    # Private parameters (a leading underscore, such as a dataclass's internal
+    # field) are not part of the documented interface.
+    @property
+    def signature_parameters(self):
+        params = super().signature_parameters
+        return tuple(p for p in params if not p.lstrip("*").startswith("_"))
+
+
+def _make_validator(obj_name):
+    obj = skadam
+    for attr in obj_name.split(".")[1:]:
+        obj = getattr(obj, attr)
+    return _Validator(get_doc_object(obj))
+
+
+def _api_reference_names():
+    """Names listed in the autosummary tables of docs/api.rst."""
+    text = (DOCS / "api.rst").read_text()
+    names = []
+    for block in re.findall(r"\.\. autosummary::\n((?:[ \t]+.*\n|\n)+)", text):
+        for line in block.splitlines():
+            entry = line.strip()
+            if entry and not entry.startswith(":"):
+                names.append(entry)
+    return names
+
+
+def test_api_reference_lists_every_public_name():
+    listed = _api_reference_names()
+    assert sorted(set(skadam.__all__) - set(listed)) == []
+    assert sorted(set(listed) - set(skadam.__all__)) == []
+    assert len(listed) == len(set(listed)), "a name is listed twice"
+
+
+@pytest.mark.parametrize(("path", "top_level"), _documented_objects())
+def test_docstring_is_valid_numpydoc(path, top_level):
+    result = numpydoc.validate.validate(path, validator_cls=_make_validator)
+    checks = CHECKS | {"EX01"} if top_level else CHECKS
+    errors = [f"{code}: {msg}" for code, msg in result["errors"] if code in checks]
+    assert errors == [], f"{path}:\n" + "\n".join(errors)
+
+
+def _skadam_modules():
+    names = ["skadam"]
+    for info in pkgutil.walk_packages(skadam.__path__, prefix="skadam."):
+        names.append(info.name)
+    return names
+
+
+def _doctests():
+    finder = doctest.DocTestFinder(exclude_empty=True)
+    tests = []
+    for module_name in _skadam_modules():
+        module = importlib.import_module(module_name)
+        for test in finder.find(module, module_name):
+            if test.examples:
+                tests.append(test)
+    return tests
+
+
+def test_public_objects_have_doctests():
+    # Guards the parametrization below against silently finding nothing.
+    names = {t.name for t in _doctests()}
+    missing = [n for n in skadam.__all__ if not any(x.endswith(f".{n}") for x in names)]
+    assert missing == []
+
+
+@pytest.mark.parametrize("test", _doctests(), ids=lambda t: t.name)
+def test_docstring_examples_run(test):
+    flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    runner = doctest.DocTestRunner(optionflags=flags)
+    report = []
+    runner.run(test, out=report.append)
+    results = runner.summarize(verbose=False)
+    assert results.failed == 0, "".join(report)
+
+
+def _code_blocks(page):
+    """The ``.. code-block:: python`` blocks of a docs page, dedented."""
+    blocks = re.findall(
+        r"^( *)\.\. code-block:: python\n\n((?:\1[ ]+.*\n|[ \t]*\n)+)",
+        page.read_text(),
+        flags=re.MULTILINE,
+    )
+    return [textwrap.dedent(body) for _, body in blocks]
+
+
+PAGES = sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts)
+PAGES = [p for p in PAGES if _code_blocks(p)]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(DOCS)))
+def test_docs_page_code_runs(page):
+    # The blocks of one page build on each other, like a notebook.
+    namespace = {"__name__": "__docs__"}
+    for block in _code_blocks(page):
+        exec(compile(block, str(page), "exec"), namespace)
+
+
+def test_docs_pages_with_code_are_found():
+    pages = {p.name for p in PAGES}
+    assert {"quickstart.rst", "minimize.rst", "estimators.rst"} <= pages
