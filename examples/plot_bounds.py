@@ -1,7 +1,7 @@
 """
-============================================
+=============================================
 Bound constraints by projection, and L-BFGS-B
-============================================
+=============================================
 
 :func:`skadam.adam_minimize` accepts ``bounds`` like SciPy's bounded methods.
 Adam itself knows nothing of feasible sets, so skadam *projects*: ``x0`` and
@@ -38,7 +38,7 @@ def grad(x):
 
 
 box = Bounds([-1.0, -1.0], [1.0, 0.5])
-x0 = np.array([-0.8, -0.9])
+x0 = np.array([-0.9, 0.1])
 
 
 def run(method):
@@ -77,7 +77,7 @@ ax.plot(*lbfgs_path.T, "s--", ms=5, label=f"L-BFGS-B ({lbfgs_res.nit} iterations
 ax.plot(*c, "r*", ms=12, label="unconstrained minimum")
 ax.set(xlabel="$x_1$", ylabel="$x_2$", title="Minimizing over a box")
 ax.set_aspect("equal")
-ax.legend(loc="upper left", fontsize="small")
+ax.legend(loc="lower right", fontsize="small")
 
 # %%
 # Non-negative least squares
@@ -122,7 +122,8 @@ ax.bar(idx - 0.2, x_ref, width=0.4, label="nnls (exact)", color="0.7")
 ax.plot(idx, adam_nnls.x, "o", label="projected Adam")
 ax.plot(idx, lbfgs_nnls.x, "x", label="L-BFGS-B")
 ax.set(xlabel="coefficient", ylabel="value", title="Non-negative least squares")
-ax.legend()
+ax.set_ylim(top=1.3 * x_ref.max())
+ax.legend(ncols=3, loc="upper center")
 plt.show()
 
 # %%
