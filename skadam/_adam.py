@@ -173,8 +173,9 @@ class Adam:
     The update, with ``t`` the step number after increment::
 
         m <- beta_1 * m + (1 - beta_1) * g
-        v <- beta_2 * v + (1 - beta_2) * g * g
-        x <- x - (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon)) * (lr / (1 - beta_1**t))
+        v <- beta_2 * v + (1 - beta_2) * (g * g)
+        x <- x - (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
+                 * (lr / (1 - beta_1**t))
 
     which is Algorithm 1 of Kingma & Ba (2014), ``x - lr * m_hat / (sqrt(v_hat) +
     epsilon)``, with the two bias corrections folded into scalars (exactly the
@@ -224,8 +225,16 @@ class Adam:
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
     def __repr__(self):
-        names = ["learning_rate", "beta_1", "beta_2", "epsilon", "bias_correction",
-                 "amsgrad", "weight_decay", "decoupled_weight_decay"]
+        names = [
+            "learning_rate",
+            "beta_1",
+            "beta_2",
+            "epsilon",
+            "bias_correction",
+            "amsgrad",
+            "weight_decay",
+            "decoupled_weight_decay",
+        ]
         return f"Adam({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
     def init(self, x):
