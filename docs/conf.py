@@ -11,6 +11,7 @@ projects render as plain code); with it, an unreachable inventory is a warning,
 hence an error under ``-W``, rather than a silently different site.
 """
 
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -107,3 +108,33 @@ sphinx_gallery_conf = {
 # -- MyST (only used to include CHANGELOG.md) ---------------------------------
 
 myst_heading_anchors = 3
+
+
+# -- Hooks --------------------------------------------------------------------
+
+
+def _hide_private_parameters(app, what, name, obj, options, signature, annotation):
+    """Drop parameters with a leading underscore from class signatures.
+
+    ``AdamState`` is a dataclass whose scratch-space field is private; it is
+    not part of the documented constructor.
+    """
+    if what != "class" or signature is None or "_" not in signature:
+        return None
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    params = [
+        p.replace(annotation=inspect.Parameter.empty)
+        for p in sig.parameters.values()
+        if not p.name.startswith("_")
+    ]
+    if len(params) == len(sig.parameters):
+        return None
+    empty = inspect.Signature.empty
+    return str(sig.replace(parameters=params, return_annotation=empty)), annotation
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _hide_private_parameters)
