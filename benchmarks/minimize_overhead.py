@@ -5,7 +5,7 @@ the lesson skadam starts from. The bare loop is the lesson's own code (its
 ``ADAM`` function without bias correction and its ``df``). Both run in one
 process, alternating, and the medians of the repeats are compared.
 
-Run: ``python benchmarks/minimize_overhead.py``.
+Run from the repository root: ``python -m benchmarks.minimize_overhead``.
 """
 
 import time
