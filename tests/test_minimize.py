@@ -466,12 +466,18 @@ def test_unknown_option_warns_with_its_name():
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
+        {"finite_diff_rel_step": -1.0},
     ],
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
     with pytest.raises(ValueError, match=name):
         run(f_quad, jac=g_quad, options=options)
+
+
+def test_gradient_of_the_wrong_shape_raises():
+    with pytest.raises(ValueError, match="gradient has shape"):
+        run(f_quad, jac=lambda x: np.zeros(2))
 
 
 def test_minimizer_defaults_and_overrides():
@@ -579,3 +585,12 @@ def test_rosenbrock_from_the_classic_start():
     assert res.success and res.status == 0
     assert np.abs(rosen_der(res.x)).max() <= 1e-5
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import skadam._minimize
+
+    result = doctest.testmod(skadam._minimize, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 4 and result.failed == 0
