@@ -502,7 +502,8 @@ def adam_minimize(
     return_best : bool, default=False
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
-        iteration.
+        iteration. ``nit`` still counts every update taken; the message names
+        the update that produced the returned iterate.
     finite_diff_rel_step : float, optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
         differences; default ``sqrt(machine epsilon)``.
