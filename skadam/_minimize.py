@@ -107,19 +107,28 @@ class _Objective:
             self.rel_step, self.evaluate = rel_step, self._evaluate_fd
 
     def value(self, x):
+        # The user's functions get their own copy of x, as SciPy's methods
+        # give: what they keep or modify is never an iterate or the result.
+        return self._call_fun(x.copy())
+
+    def _call_fun(self, x):
         self.nfev += 1
         return _scalar(self.fun(x, *self.args))
 
     def _evaluate_jac(self, x, need_f):
         self.njev += 1
-        g = np.asarray(self.jac(x, *self.args), dtype=x.dtype)
+        g = _gradient(self.jac(x.copy(), *self.args), x)
         return (self.value(x) if need_f else None), g
 
     def _evaluate_combined(self, x, need_f):
         self.nfev += 1
         self.njev += 1
-        f, g = self.combined(x, *self.args)
-        return _scalar(f), np.asarray(g, dtype=x.dtype)
+        out = self.combined(x.copy(), *self.args)
+        if not (isinstance(out, tuple | list) and len(out) == 2):
+            raise ValueError(
+                f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
+            )
+        return _scalar(out[0]), _gradient(out[1], x)
 
     def _evaluate_fd(self, x, need_f):
         """Forward differences, stepping backwards where an upper bound is near."""
@@ -134,7 +143,8 @@ class _Objective:
         for i in range(x.size):
             xh = x.copy()
             xh[i] += h[i]
-            g[i] = (self.value(xh) - f) / (xh[i] - x[i])
+            step = xh[i] - x[i]
+            g[i] = (self._call_fun(xh) - f) / step
         return f, g
 
 
@@ -160,8 +170,29 @@ def _combined_function(fun, jac):
 
 
 def _scalar(f):
+    """``fun``'s value as a float; an array holding one value is accepted."""
     # Python floats and NumPy float64 (a float subclass) are the common case.
-    return float(f) if isinstance(f, float) else float(np.asarray(f).item())
+    if isinstance(f, float):
+        return float(f)
+    value = np.asarray(f)
+    if value.size != 1 or value.dtype.kind not in "biuf":
+        raise ValueError(
+            f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
+        )
+    return float(value.item())
+
+
+def _gradient(g, x):
+    """The gradient as a new array of x's shape and dtype.
+
+    A copy, so a buffer the user's ``jac`` reuses cannot change it later. A
+    column, a row or a ``numpy.matrix`` with one entry per variable (and a
+    scalar for one variable) is accepted, as L-BFGS-B accepts them.
+    """
+    g = np.array(g, dtype=x.dtype)
+    if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
+        g = g.reshape(x.shape)
+    return g
 
 
 def _prepare_x0(x0):
@@ -434,6 +465,9 @@ def adam_minimize(
     ----------
     fun : callable
         ``fun(x, *args) -> float``, or ``-> (float, ndarray)`` with ``jac=True``.
+        Any real scalar, or an array holding one value, is accepted. ``fun``
+        and ``jac`` receive their own copy of ``x``: they may keep or modify
+        it without affecting the run or the result.
     x0 : ndarray of shape (n,)
         Starting point. It is copied (never modified); float32 stays float32,
         any other dtype (integers included) becomes float64. It may be omitted
@@ -441,7 +475,9 @@ def adam_minimize(
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     jac : callable, True or None, default=None
-        ``jac(x, *args) -> ndarray`` of shape (n,); ``True`` if ``fun`` returns
+        ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
+        ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
+        L-BFGS-B accepts them; the values are copied); ``True`` if ``fun`` returns
         ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
         ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
         differences, which cost ``n + 1`` calls of ``fun`` per iteration.

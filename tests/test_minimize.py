@@ -108,6 +108,75 @@ def test_finite_differences(jac):
     assert_allclose(res.jac, g_quad(res.x), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "shape_it",
+    [
+        lambda g: g.tolist(),
+        lambda g: tuple(g),
+        lambda g: g[:, np.newaxis],
+        lambda g: g[np.newaxis, :],
+        lambda g: g.reshape(1, -1).view(np.matrix),
+    ],
+    ids=["list", "tuple", "column", "row", "matrix"],
+)
+def test_gradient_as_list_tuple_column_row_or_matrix(shape_it):
+    # L-BFGS-B accepts all of these; the values are what matters.
+    plain = run(f_quad, jac=g_quad)
+    res = run(f_quad, jac=lambda x: shape_it(g_quad(x)))
+    assert res.jac.shape == (3,)
+    assert_array_equal(res.x, plain.x)
+
+
+def test_scalar_gradient_for_one_variable():
+    res = run(lambda x: (x[0] - 2.0) ** 2, x0=[0.0], jac=lambda x: 2 * (x[0] - 2.0))
+    assert res.success and res.jac.shape == (1,)
+    assert_allclose(res.x, [2.0], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "value", [np.array([2.0]), np.array(2.0), np.float32(2.0), 2, np.array([[2.0]])]
+)
+def test_fun_may_return_any_single_real_value(value):
+    res = run(lambda x: value, jac=g_quad, options={"maxiter": 2})
+    assert type(res.fun) is float and res.fun == 2.0
+
+
+@pytest.mark.parametrize("value", [np.ones(2), None, "1.0", 1j])
+def test_fun_returning_no_single_real_value_raises(value):
+    with pytest.raises(ValueError, match="fun must return a real scalar"):
+        run(lambda x: value, jac=g_quad)
+
+
+def test_jac_true_with_a_fun_returning_only_f_raises():
+    with pytest.raises(ValueError, match=r"jac=True, fun must return \(f, gradient\)"):
+        run(f_quad, jac=True)
+
+
+def test_the_users_functions_get_copies_they_may_keep_or_modify():
+    received, modified, buffer = [], [], np.empty(3)
+
+    def fun(x):
+        modified.append(x)
+        value = f_quad(x)
+        x[:] = 1e6  # a careless in-place edit must not reach the optimizer
+        return value
+
+    def jac(x):
+        received.append(x)
+        buffer[:] = g_quad(x)  # a reused output buffer
+        return buffer
+
+    res = run(fun, jac=jac, options={**FAST, "ftol": 1e-300})
+    plain = run(f_quad, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    assert_array_equal(res.x, plain.x)
+    assert_array_equal(res.jac, plain.jac)
+    buffer[:] = np.nan
+    res.x[:] = -1.0
+    assert np.all(np.isfinite(res.jac))
+    assert not any(np.shares_memory(res.x, x) for x in received + modified)
+    assert len(modified) == res.nfev and np.all(np.array(modified) == 1e6)
+
+
 def test_finite_differences_stay_inside_the_bounds():
     fun = Counted(f_quad)
     bounds = [(None, 0.5), (-1.0, None), (None, None)]
