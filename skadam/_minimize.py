@@ -37,6 +37,8 @@ _DEFAULTS = {
 }
 # The options that configure the update rule itself.
 _ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
+# The options that must be True or False (0 and 1 pass too).
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "disp", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
@@ -61,12 +63,17 @@ def _resolve_tol(options):
     options = dict(options)
     tol = options.pop("tol", None)
     if tol is not None:
+        _check_tolerance("tol", tol)
         options.setdefault("gtol", tol)
     return options
 
 
 def _check_options(options, stacklevel=5):
-    """Warn about unknown options and validate the known ones eagerly."""
+    """Warn about unknown options and validate the known ones eagerly.
+
+    Returns the options with defaults filled in (``maxiter`` and
+    ``finite_diff_rel_step`` normalised) and the configured :class:`Adam`.
+    """
     unknown = sorted(set(options) - set(_DEFAULTS))
     if unknown:
         warnings.warn(
@@ -75,17 +82,51 @@ def _check_options(options, stacklevel=5):
             stacklevel=stacklevel,
         )
     opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
-    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
-    maxiter = opts["maxiter"]
-    if isinstance(maxiter, bool) or not isinstance(maxiter, Integral) or maxiter < 0:
-        raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
-    for name in ("gtol", "ftol", "xtol", "finite_diff_rel_step"):
+    for name in _FLAGS:
+        # bool("False") is True: a string or other object is a mistake.
         value = opts[name]
-        if name == "finite_diff_rel_step" and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-            raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+        if not (
+            isinstance(value, bool | np.bool_)
+            or (isinstance(value, Integral) and value in (0, 1))
+        ):
+            raise ValueError(f"{name} must be True or False, got {value!r}.")
+    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
+    opts["maxiter"] = _check_maxiter(opts["maxiter"])
+    for name in ("gtol", "ftol", "xtol"):
+        _check_tolerance(name, opts[name])
+    opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+def _check_tolerance(name, value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+        raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+
+
+def _check_maxiter(maxiter):
+    """``maxiter`` as an int; integral floats such as ``1e4`` and ``inf`` pass."""
+    if not isinstance(maxiter, bool) and isinstance(maxiter, Real) and maxiter >= 0:
+        if maxiter == math.inf:
+            return math.inf
+        if float(maxiter).is_integer():
+            return int(maxiter)
+    raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
+
+
+def _check_rel_step(value):
+    """None, or a float array of relative steps > 0 (a scalar or one per entry)."""
+    if value is None:
+        return None
+    try:
+        rel = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        rel = None
+    if rel is None or rel.ndim > 1 or not np.all((rel > 0) & np.isfinite(rel)):
+        raise ValueError(
+            "finite_diff_rel_step must be None or real numbers > 0 (a scalar or "
+            f"one per variable), got {value!r}."
+        )
+    return rel
 
 
 class _Objective:
@@ -413,7 +454,12 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     box = _prepare_bounds(bounds, x.size, x.dtype)
     if box is not None:
         np.clip(x, box[0], box[1], out=x)
-    objective = _Objective(fun, jac, args, box, opts["finite_diff_rel_step"])
+    rel_step = opts["finite_diff_rel_step"]
+    if rel_step is not None and rel_step.size not in (1, x.size):
+        raise ValueError(
+            f"finite_diff_rel_step has {rel_step.size} entries, x0 has {x.size}."
+        )
+    objective = _Objective(fun, jac, args, box, rel_step)
     stopper = _Stopper(opts, box, callback)
     *state, best = _run(objective, x, adam, stopper, opts["return_best"])
     result = _result(objective, stopper, *state, best)
@@ -516,13 +562,16 @@ def adam_minimize(
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
-        Adam variants (see :class:`skadam.Adam`).
+        Adam variants (see :class:`skadam.Adam`). These and the other
+        flags (``decoupled_weight_decay``, ``disp``, ``return_best``) take
+        ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
     weight_decay : float, default=0.0
         L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
     decoupled_weight_decay : bool, default=False
         Decay the parameters directly instead of adding to the gradient.
     maxiter : int, default=10000
-        Maximum number of updates.
+        Maximum number of updates. An integral float (``1e4``) is accepted,
+        and ``inf`` leaves the stopping to the tolerances.
     gtol : float, default=1e-5
         Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
         ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
@@ -540,9 +589,10 @@ def adam_minimize(
         method) instead of the last one. Makes ``fun`` be evaluated every
         iteration. ``nit`` still counts every update taken; the message names
         the update that produced the returned iterate.
-    finite_diff_rel_step : float, optional
+    finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
-        differences; default ``sqrt(machine epsilon)``.
+        differences (one for all variables, or one per variable), ``> 0``;
+        default ``sqrt(machine epsilon)`` of ``x``'s dtype.
 
     See Also
     --------

@@ -535,13 +535,55 @@ def test_unknown_option_warns_with_its_name():
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
+        {"maxiter": np.nan},
         {"finite_diff_rel_step": -1.0},
+        {"finite_diff_rel_step": 0.0},
+        {"finite_diff_rel_step": [1e-6, 1e-6]},
+        {"bias_correction": "False"},
+        {"amsgrad": None},
+        {"decoupled_weight_decay": "yes"},
+        {"disp": 2},
+        {"return_best": "no"},
     ],
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
     with pytest.raises(ValueError, match=name):
         run(f_quad, jac=g_quad, options=options)
+
+
+def test_a_bad_tol_is_named_tol():
+    with pytest.raises(ValueError, match="tol must be"):
+        minimize(f_quad, np.zeros(3), method=adam_minimize, jac=g_quad, tol=-1.0)
+
+
+@pytest.mark.parametrize("maxiter", [7.0, np.float64(7), np.int64(7)])
+def test_integral_maxiter_of_any_type(maxiter):
+    # SciPy's own methods take options={"maxiter": 1e4}.
+    res = run(f_quad, jac=g_quad, options={"maxiter": maxiter})
+    assert res.nit == 7 and res.status == 1
+
+
+def test_infinite_maxiter_runs_until_a_tolerance_is_met():
+    res = run(f_quad, jac=g_quad, options={"learning_rate": 0.05, "maxiter": np.inf})
+    assert res.success and np.abs(res.jac).max() <= 1e-5
+
+
+def test_flags_take_zero_and_one():
+    as_bools = run(f_quad, jac=g_quad, options={**FAST, "bias_correction": False})
+    as_ints = run(f_quad, jac=g_quad, options={**FAST, "bias_correction": 0})
+    assert_array_equal(as_ints.x, as_bools.x)
+
+
+def test_one_relative_step_per_variable():
+    fun = Counted(f_quad)
+    rel = np.array([1e-3, 1e-6, 1e-9])
+    res = run(
+        fun, x0=[2.0, 2.0, 2.0], options={"maxiter": 0, "finite_diff_rel_step": rel}
+    )
+    steps = np.array(fun.points[1:]) - 2.0
+    assert_allclose(np.diag(steps), 2.0 * rel, rtol=1e-6)
+    assert res.nfev == 4
 
 
 def test_gradient_of_the_wrong_shape_raises():
