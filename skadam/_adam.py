@@ -24,6 +24,8 @@ from numbers import Real
 
 import numpy as np
 
+from ._fused import fused_step
+
 __all__ = ["Adam", "AdamState"]
 
 
@@ -297,6 +299,16 @@ class Adam:
         _check_step_args(x, grad, state, self.amsgrad)
         t = state.step + 1
         lr = self.learning_rate_at(t)
+        c1, c2 = 1.0, 1.0
+        if self.bias_correction:
+            c1, c2 = 1.0 - self.beta_1**t, 1.0 - self.beta_2**t
+        if not self._fused_step(x, grad, state, lr, c1, c2):
+            self._numpy_step(x, grad, state, lr, c1, c2)
+        state.step = t
+        return x
+
+    def _numpy_step(self, x, grad, state, lr, c1, c2):
+        """The reference update in NumPy, in place, through scratch buffers."""
         w, g = _work_buffers(state, x, grad, need_grad_copy=self._coupled_decay)
         if self._coupled_decay:
             np.multiply(x, self.weight_decay, out=g)
@@ -309,9 +321,6 @@ class Adam:
         if self.amsgrad:
             np.maximum(state.v_max, state.v, out=state.v_max)
             denom_source = state.v_max
-        c1, c2 = 1.0, 1.0
-        if self.bias_correction:
-            c1, c2 = 1.0 - self.beta_1**t, 1.0 - self.beta_2**t
         # denom = sqrt(v) / sqrt(c2) + eps; x -= (m / denom) * (lr / c1)
         np.sqrt(denom_source, out=w)
         if c2 != 1.0:
@@ -320,8 +329,16 @@ class Adam:
         np.divide(state.m, w, out=w)
         w *= lr / c1
         x -= w
-        state.step = t
-        return x
+
+    def _fused_step(self, x, grad, state, lr, c1, c2):
+        """The same update in one pass (see skadam._fused); False if not used."""
+        b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
+        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
+                   lr / c1, wd, 1.0 - lr * wd)  # fmt: skip
+        flags = (self._coupled_decay, bool(wd) and self.decoupled_weight_decay,
+                 self.amsgrad)  # fmt: skip
+        v_max = state.v_max if self.amsgrad else None
+        return fused_step(x, grad, state.m, state.v, v_max, scalars, flags)
 
     @property
     def _coupled_decay(self):
@@ -359,12 +376,21 @@ def _check_params(x):
 
 
 def _check_step_args(x, grad, state, amsgrad):
+    m = state.m
+    if (
+        type(x) is np.ndarray
+        and type(grad) is np.ndarray
+        and grad.shape == x.shape == m.shape
+        and x.dtype is m.dtype
+        and (state.v_max is not None or not amsgrad)
+    ):
+        return  # the common case, checked cheaply: steps can be microseconds
     _check_params(x)
     if np.shape(grad) != x.shape:
         raise ValueError(f"grad has shape {np.shape(grad)}, expected {x.shape}.")
-    if state.m.shape != x.shape or state.m.dtype != x.dtype:
+    if m.shape != x.shape or m.dtype != x.dtype:
         raise ValueError(
-            f"state was made for shape {state.m.shape} and dtype {state.m.dtype}, "
+            f"state was made for shape {m.shape} and dtype {m.dtype}, "
             f"got x with shape {x.shape} and dtype {x.dtype}."
         )
     if amsgrad and state.v_max is None:

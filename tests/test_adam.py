@@ -12,6 +12,7 @@ import pytest
 import torch  # test-only oracle, a declared test dependency
 from numpy.testing import assert_allclose, assert_array_equal
 
+import skadam._adam
 from skadam import Adam, AdamState
 
 N_STEPS = 250
@@ -233,9 +234,14 @@ def notes_reference_step(x, g, m, v, t, lr, beta_1, beta_2, epsilon):
     return x, m, v
 
 
+@pytest.mark.parametrize("numpy_path", [False, True], ids=["default", "numpy"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("d", [5, 100_000])
-def test_one_step_bit_exact_with_injected_state(dtype, d, rng):
+@pytest.mark.parametrize("d", [2, 5, 100_000, 300_000])
+def test_one_step_bit_exact_with_injected_state(dtype, d, numpy_path, rng, monkeypatch):
+    # Sizes reach each form of the update (see skadam._fused); numpy_path
+    # forces the reference NumPy code whatever the size.
+    if numpy_path:
+        monkeypatch.setattr(skadam._adam, "fused_step", lambda *args: False)
     x = rng.standard_normal(d).astype(dtype)
     g = rng.standard_normal(d).astype(dtype)
     m = (0.1 * rng.standard_normal(d)).astype(dtype)
