@@ -60,7 +60,7 @@ html_sidebars = {"**": ["about.html", "navigation.html", "searchbox.html"]}
 # -- API reference -----------------------------------------------------------
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+autodoc_default_options = {"members": True}
 autodoc_typehints = "none"
 # numpydoc's own member tables would point at methods that have no page of
 # their own; the class template lists the methods instead.
@@ -136,5 +136,18 @@ def _hide_private_parameters(app, what, name, obj, options, signature, annotatio
     return str(sig.replace(parameters=params, return_annotation=empty)), annotation
 
 
+def _skip_foreign_methods(app, what, name, obj, skip, options):
+    """Document only the methods skadam defines.
+
+    scikit-learn attaches metadata-routing methods (``set_fit_request``, ...) to
+    every estimator class; their docstrings belong to scikit-learn's own site.
+    """
+    if what != "class" or skip or not callable(obj):
+        return None
+    module = getattr(obj, "__module__", None) or ""
+    return None if module.startswith("skadam") else True
+
+
 def setup(app):
     app.connect("autodoc-process-signature", _hide_private_parameters)
+    app.connect("autodoc-skip-member", _skip_foreign_methods)

@@ -34,17 +34,19 @@ CHECKS = {
 
 
 def _public_methods(cls):
-    """Names of the public methods and properties ``cls`` defines itself."""
+    """Public methods and properties of ``cls`` defined in skadam (inherited
+    ones included, scikit-learn's not)."""
     names = []
-    for name, member in vars(cls).items():
-        if name.startswith("_"):
-            continue
-        if isinstance(member, (classmethod, staticmethod)):
-            member = member.__func__
-        if isinstance(member, property):
-            member = member.fget
-        if inspect.isfunction(member) and member.__module__.startswith("skadam"):
-            names.append(name)
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            if name.startswith("_") or name in names:
+                continue
+            if isinstance(member, (classmethod, staticmethod)):
+                member = member.__func__
+            if isinstance(member, property):
+                member = member.fget
+            if inspect.isfunction(member) and member.__module__.startswith("skadam"):
+                names.append(name)
     return names
 
 
