@@ -172,3 +172,23 @@ def test_docs_page_code_runs(page):
 def test_docs_pages_with_code_are_found():
     pages = {p.name for p in PAGES}
     assert {"quickstart.rst", "minimize.rst", "estimators.rst"} <= pages
+
+
+def _readme_python_blocks():
+    readme = (DOCS.parent / "README.md").read_text()
+    return re.findall(r"^```python\n(.*?)^```", readme, flags=re.MULTILINE | re.DOTALL)
+
+
+def test_readme_python_examples_run():
+    # The README's examples must stay in step with the code and the docs.
+    blocks = _readme_python_blocks()
+    assert blocks, "the README has no python example"
+    namespace = {"__name__": "__readme__"}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+
+
+def test_readme_links_the_documentation():
+    readme = (DOCS.parent / "README.md").read_text()
+    assert "## Documentation" in readme
+    assert "python -m sphinx -W -b html docs docs/_build/html" in readme
