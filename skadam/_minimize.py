@@ -172,21 +172,34 @@ class _Objective:
         return _scalar(out[0]), _gradient(out[1], x)
 
     def _evaluate_fd(self, x, need_f):
-        """Forward differences, stepping backwards where an upper bound is near."""
+        """Forward differences; every point evaluated lies inside the bounds."""
         f = self.value(x)
         rel = self.rel_step
         if rel is None:
             rel = math.sqrt(np.finfo(x.dtype).eps)
         h = rel * np.maximum(1.0, np.abs(x))
-        if self.bounds is not None:
-            h[x + h > self.bounds[1]] *= -1.0
-        g = np.empty_like(x)
-        for i in range(x.size):
+        moved = x + h if self.bounds is None else _moved_inside(x, h, *self.bounds)
+        # In x's dtype, so a step that rounds away is seen as no step.
+        moved = moved.astype(x.dtype, copy=False)
+        g = np.zeros_like(x)
+        for i in np.flatnonzero(moved != x):
             xh = x.copy()
-            xh[i] += h[i]
-            step = xh[i] - x[i]
-            g[i] = (self._call_fun(xh) - f) / step
+            xh[i] = moved[i]
+            g[i] = (self._call_fun(xh) - f) / (xh[i] - x[i])
         return f, g
+
+
+def _moved_inside(x, h, lb, ub):
+    """The coordinates ``x_i + h_i`` moved so that they stay inside the bounds.
+
+    Forward where the step fits, else backward, else as far as the wider side
+    allows (as SciPy's ``approx_derivative`` does). A variable fixed by its
+    bounds does not move, and its gradient entry is not estimated.
+    """
+    up, down = ub - x, x - lb
+    h = np.where(h <= up, h, np.where(h <= down, -h, np.where(up >= down, up, -down)))
+    # Rounding must not carry x + h across a bound.
+    return np.clip(x + h, lb, ub)
 
 
 def _combined_function(fun, jac):
@@ -251,23 +264,73 @@ def _prepare_bounds(bounds, n, dtype):
     """Return ``(lb, ub)`` arrays of length ``n``, or None if nothing is bounded."""
     if bounds is None:
         return None
+    lb, ub = _bound_arrays(bounds, n)
+    if np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError("bounds must not be NaN; use None or +-inf for no bound.")
+    if np.any(lb > ub):
+        i = np.flatnonzero(lb > ub)[0]
+        raise ValueError(
+            f"Each lower bound must be <= its upper bound; variable {i} has "
+            f"lower bound {lb[i]} > upper bound {ub[i]}."
+        )
+    if np.any(lb == np.inf) or np.any(ub == -np.inf):
+        raise ValueError(
+            "A lower bound of +inf or an upper bound of -inf is unreachable."
+        )
+    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
+        return None
+    return _in_dtype(lb, ub, dtype)
+
+
+def _bound_arrays(bounds, n):
+    """Float64 ``(lb, ub)`` of length ``n`` from ``Bounds`` or ``(low, high)`` pairs."""
     if isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:
         pairs = list(bounds)
+        if n == 1 and len(pairs) == 2 and all(np.ndim(b) == 0 for b in pairs):
+            pairs = [pairs]  # one (low, high) pair for a one-variable problem
         if len(pairs) != n:
-            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries.")
+            raise ValueError(
+                f"bounds needs one (low, high) pair per variable: got {len(pairs)} "
+                f"entries for {n} variables (Bounds(lb, ub) broadcasts scalars)."
+            )
+        bad = [pair for pair in pairs if not _is_pair(pair)]
+        if bad:
+            raise ValueError(
+                f"Each entry of bounds must be a (low, high) pair: {bad[0]!r}"
+            )
         lb = [-np.inf if low is None else low for low, _ in pairs]
         ub = [np.inf if high is None else high for _, high in pairs]
     try:
-        lb, ub = (np.broadcast_to(np.asarray(b, dtype=dtype), (n,)) for b in (lb, ub))
+        lb, ub = (np.asarray(b, dtype=float) for b in (lb, ub))
+    except (TypeError, ValueError):
+        raise ValueError("bounds must be real numbers or None.") from None
+    try:
+        return np.broadcast_to(lb, (n,)), np.broadcast_to(ub, (n,))
     except ValueError:
         raise ValueError(f"bounds do not broadcast to x0's {n} entries.") from None
-    if np.any(lb > ub):
-        raise ValueError(f"Each lower bound must be <= its upper bound, got {bounds}.")
-    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
-        return None
-    return lb, ub
+
+
+def _is_pair(pair):
+    try:
+        return len(pair) == 2 and not isinstance(pair, str)
+    except TypeError:
+        return False
+
+
+def _in_dtype(lb, ub, dtype):
+    """The bounds in x's dtype, rounded inwards so that clipping stays feasible.
+
+    Only float32 rounds: a float32 bound could otherwise lie just outside the
+    float64 bound the user gave. A fixed variable keeps the nearest value.
+    """
+    low, high = lb.astype(dtype), ub.astype(dtype)
+    low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
+    high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
+    crossed = low > high
+    low[crossed] = high[crossed] = lb[crossed].astype(dtype)
+    return low, high
 
 
 def _refuse_constraints(constraints):
@@ -530,9 +593,15 @@ def adam_minimize(
     hess, hessp : object, optional
         Accepted for SciPy's method contract and ignored: Adam is first order.
     bounds : sequence of (low, high) pairs or scipy.optimize.Bounds, optional
-        ``None`` in a pair means unbounded; scalar ``Bounds`` broadcast.
+        ``None`` or ``+-inf`` in a pair means unbounded; scalar ``Bounds``
+        broadcast; a single ``(low, high)`` is accepted for one variable.
         Enforced by projection: ``x0`` is clipped into the box, and so is
-        every iterate (the callback and the result only see feasible points).
+        every iterate; ``fun`` and ``jac`` are only ever evaluated inside it,
+        finite-difference steps included, so ``keep_feasible`` always holds.
+        A variable fixed by ``low == high`` stays there; with finite
+        differences its gradient entry is not estimated and reads 0. With
+        float32 ``x0``, bounds are rounded inwards to float32. NaN bounds
+        raise a ``ValueError``.
     constraints : empty sequence or None
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional

@@ -230,11 +230,61 @@ def test_bounds_object_with_scalar_broadcast():
 
 
 @pytest.mark.parametrize(
-    "bounds", [[(1.0, 0.0), (None, None), (None, None)], [(0.0, 1.0)]]
+    "bounds",
+    [
+        [(1.0, 0.0), (None, None), (None, None)],
+        [(0.0, 1.0)],
+        (0.0, 1.0),
+        [(np.nan, 1.0), (None, None), (None, None)],
+        [(np.inf, np.inf), (None, None), (None, None)],
+        [(0.0, 1.0, 2.0), (None, None), (None, None)],
+        [(0.0, "one"), (None, None), (None, None)],
+        Bounds([0.0, 0.0], [1.0, 1.0]),
+    ],
 )
 def test_bad_bounds_raise(bounds):
     with pytest.raises(ValueError, match="bound"):
         run(f_quad, jac=g_quad, bounds=bounds)
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 0.5), [0.0, 0.5], np.array([0.0, 0.5])])
+def test_one_pair_for_one_variable(bounds):
+    res = run(lambda x: (x[0] - 2.0) ** 2, x0=[0.0], bounds=bounds)
+    assert res.success and res.x.tolist() == [0.5]
+
+
+@pytest.mark.parametrize("keep_feasible", [False, True])
+def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
+    # Variable 0 is fixed and variable 1's box is narrower than the step.
+    low, high = [0.3, 0.2, -np.inf], [0.3, 0.2 + 1e-9, np.inf]
+    fun = Counted(f_quad)
+    res = run(fun, bounds=Bounds(low, high, keep_feasible=keep_feasible))
+    assert res.success
+    assert_allclose(res.x, [0.3, 0.2 + 1e-9, CENTER[2]], atol=1e-4)
+    points = np.array(fun.points)
+    assert np.all(points >= low) and np.all(points <= high)
+    # The fixed variable's gradient is not estimated: 3 calls per iterate.
+    assert res.nfev == fun.calls == (res.nit + 1) * 3
+    assert res.jac[0] == 0.0
+    assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
+
+
+def test_float32_iterates_respect_float64_bounds():
+    # 0.1 has no float32 value; the nearest one, 0.10000000149, is infeasible.
+    seen = []
+    res = run(
+        f_quad,
+        x0=np.zeros(3, dtype=np.float32),
+        jac=g_quad,
+        bounds=[(0.1, 0.1), (-0.1, None), (None, 0.1)],
+        callback=seen.append,
+    )
+    assert res.x.dtype == np.float32
+    for x in [*seen, res.x]:
+        x = x.astype(np.float64)
+        assert x[1] >= -0.1 and x[2] <= 0.1
+    assert res.x[0] == np.float32(0.1)  # fixed: the nearest float32
+    assert res.x[2] == np.nextafter(np.float32(0.1), np.float32(0))
 
 
 @pytest.mark.parametrize(
