@@ -485,7 +485,11 @@ def _result(objective, stopper, x, f, g, nit, status, best):
         f = objective.value(x)
         if not math.isfinite(f) and status != _NONFINITE:
             status = _NONFINITE
-            message = "Stopped: the function value is not finite at the result."
+            message = (
+                "The function value is not finite at the returned x. It was not "
+                "evaluated at the iterates before (callable jac); ftol or "
+                "return_best=True make it checked at every iterate."
+            )
     return OptimizeResult(
         x=x,
         fun=f,
@@ -610,7 +614,9 @@ def adam_minimize(
         :class:`~scipy.optimize.OptimizeResult` with ``x``, ``fun``, ``jac``
         and ``nit``; this style makes ``fun`` be evaluated every iteration.
         Any other callable is called as ``callback(xk)`` with a copy of ``x``.
-        Raising ``StopIteration`` in either stops the run (status 99).
+        Raising ``StopIteration`` in either stops the run (status 99); the
+        return value is ignored (as SciPy ignores it: returning ``True`` does
+        not stop the run). Any other exception propagates, as from ``fun``.
     **options
         The options below (Other Parameters), e.g. ``minimize(options=...)``;
         ``minimize(tol=...)`` arrives as ``options["tol"]``.
@@ -621,7 +627,9 @@ def adam_minimize(
         ``x`` (a new array), ``fun`` and ``jac`` at ``x``, ``nit`` (number of
         Adam updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
         ``jac``; with ``jac=True`` each call of ``fun`` counts in both),
-        ``status``, ``success`` and ``message`` (see Notes).
+        ``status``, ``success`` and ``message`` (see Notes). ``fun`` is a
+        Python float; ``x`` and ``jac`` have ``x``'s dtype (float32 or
+        float64). There is no ``hess_inv``: Adam builds no curvature model.
 
     Other Parameters
     ----------------
@@ -676,7 +684,11 @@ def adam_minimize(
     ``fun`` is evaluated every iteration only when something reads it (finite
     differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style
     callback); otherwise once, at the returned ``x``. Non-finite values are
-    detected where ``fun`` and ``jac`` are evaluated.
+    detected where ``fun`` and ``jac`` are evaluated: if only ``jac`` is
+    evaluated during the run and ``fun`` turns out NaN or infinite at the end,
+    the result is that last iterate with status 2 and ``success=False``, and
+    the message says so (``ftol`` or ``return_best`` would have stopped at the
+    first such iterate, or returned the best finite one).
 
     ======  ==============================================================
     status  meaning
@@ -721,7 +733,9 @@ class AdamMinimizer:
         Any option of :func:`adam_minimize` (``tol`` included). They are
         validated now (unknown names warn with ``OptimizeWarning`` and are
         dropped); options given at call time, e.g. ``minimize(options=...)``,
-        override them.
+        override them. The instance pickles when its options do: a
+        ``learning_rate`` schedule must then be a module-level function (or
+        another picklable callable), not a lambda or a local function.
 
     See Also
     --------

@@ -356,6 +356,58 @@ def test_stop_iteration_from_the_callback(style):
     assert res.fun == f_quad(res.x)
 
 
+class Recorder:
+    """A callable object and a bound method, both new-style by their name."""
+
+    def __init__(self):
+        self.results = []
+
+    def __call__(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+    def record(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+
+@pytest.mark.parametrize("kind", ["object", "bound method"])
+def test_new_style_callback_as_object_or_bound_method(kind):
+    recorder = Recorder()
+    callback = recorder if kind == "object" else recorder.record
+    res = run(f_quad, jac=g_quad, callback=callback)
+    assert len(recorder.results) == res.nit
+    last = recorder.results[-1]
+    assert isinstance(last, OptimizeResult) and last.nit == res.nit
+    assert_array_equal(last.x, res.x)
+
+
+def test_stop_iteration_on_the_first_update():
+    def stop(intermediate_result):
+        raise StopIteration
+
+    res = run(f_quad, jac=g_quad, callback=stop)
+    assert (res.status, res.nit) == (99, 1)
+
+
+@pytest.mark.parametrize("style", ["old", "new"])
+def test_the_callbacks_return_value_is_ignored_as_scipy_does(style):
+    def old(xk):
+        return True
+
+    def new(intermediate_result):
+        return True
+
+    res = run(f_quad, jac=g_quad, callback=old if style == "old" else new)
+    assert res.success and res.nit == run(f_quad, jac=g_quad).nit
+
+
+def test_callback_errors_propagate():
+    def callback(xk):
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        run(f_quad, jac=g_quad, callback=callback)
+
+
 # -- stopping ----------------------------------------------------------------
 
 
@@ -533,7 +585,20 @@ def test_non_finite_f_is_caught_at_the_result_when_not_evaluated_before():
     fun = Counted(lambda x: np.nan)
     res = run(fun, jac=g_quad)
     assert (res.success, res.status, fun.calls) == (False, 2, 1)
-    assert "not finite at the result" in res.message
+    assert "not finite at the returned x" in res.message
+
+
+def test_f_turning_nan_mid_run_with_a_callable_jac():
+    def fun(x):
+        return np.nan if x[0] > 0.5 else f_quad(x)
+
+    res = run(fun, jac=g_quad)
+    # f is only evaluated at the end: the last iterate, flagged as unusable.
+    assert (res.success, res.status) == (False, 2) and np.isnan(res.fun)
+    assert res.x[0] > 0.5 and "return_best" in res.message
+    res = run(fun, jac=g_quad, options={**FAST, "return_best": True})
+    assert res.x[0] <= 0.5 and res.fun == f_quad(res.x)
+    assert res.status == 2 and "last iterate where both were finite" in res.message
 
 
 # -- x0, options, pickling ----------------------------------------------------
@@ -659,6 +724,19 @@ def test_call_time_tol_overrides_a_stored_gtol():
     method = AdamMinimizer(learning_rate=0.05, gtol=0.0, maxiter=3000)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad, tol=1e-2)
     assert res.success and np.abs(res.jac).max() <= 1e-2
+
+
+def decaying_rate(t):
+    return 0.1 / np.sqrt(t)
+
+
+def test_minimizer_with_a_module_level_schedule_pickles():
+    method = AdamMinimizer(learning_rate=decaying_rate, maxiter=50)
+    clone = pickle.loads(pickle.dumps(method))
+    assert clone.options["learning_rate"] is decaying_rate
+    a = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
+    b = minimize(f_quad, np.zeros(3), method=clone, jac=g_quad)
+    assert_array_equal(a.x, b.x)
 
 
 def test_minimizer_pickle_round_trip():
