@@ -757,6 +757,32 @@ def test_disp_prints_a_summary(capsys):
     assert capsys.readouterr().out == ""
 
 
+@pytest.mark.parametrize("options", [{}, {"ftol": 1e-12, "return_best": True}])
+def test_memory_does_not_grow_with_the_iterations(options):
+    import tracemalloc
+
+    n = 50_000
+    center = np.linspace(-1.0, 1.0, n)
+
+    def peak(maxiter):
+        tracemalloc.start()
+        minimize(
+            lambda x: float((x - center) @ (x - center)),
+            np.zeros(n),
+            method=adam_minimize,
+            jac=lambda x: 2.0 * (x - center),
+            options={"maxiter": maxiter, "gtol": 0.0, **options},
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / (8 * n)
+
+    # About ten arrays the size of x at once (iterate, next iterate, gradient,
+    # moments, scratch, and the user's temporaries), however long it runs.
+    short, long = peak(3), peak(40)
+    assert long <= 14 and long <= short + 0.5
+
+
 # -- where SciPy passes methods on --------------------------------------------
 
 
