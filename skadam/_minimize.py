@@ -38,7 +38,7 @@ _DEFAULTS = {
 # The options that configure the update rule itself.
 _ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
 # The options that must be True or False (0 and 1 pass too).
-_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "disp", "return_best")
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
@@ -84,18 +84,25 @@ def _check_options(options, stacklevel=5):
     opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
     for name in _FLAGS:
         # bool("False") is True: a string or other object is a mistake.
-        value = opts[name]
-        if not (
-            isinstance(value, bool | np.bool_)
-            or (isinstance(value, Integral) and value in (0, 1))
-        ):
-            raise ValueError(f"{name} must be True or False, got {value!r}.")
+        if not _is_flag(opts[name], top=1):
+            raise ValueError(f"{name} must be True or False, got {opts[name]!r}.")
+    # disp may be a level: minimize_scalar passes disp=True on as 2.
+    if not _is_flag(opts["disp"], top=math.inf):
+        raise ValueError(
+            f"disp must be True, False or an int >= 0, got {opts['disp']!r}."
+        )
     adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
     opts["maxiter"] = _check_maxiter(opts["maxiter"])
     for name in ("gtol", "ftol", "xtol"):
         _check_tolerance(name, opts[name])
     opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+def _is_flag(value, top):
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, Integral) and 0 <= value <= top
 
 
 def _check_tolerance(name, value):
@@ -538,15 +545,21 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
 def _solve_scalar(fun, args, bracket, bounds, options):
     """Adam for ``minimize_scalar``, which passes ``bracket`` and no ``x0``.
 
-    The start is the midpoint of ``bounds``, else the middle point of a
-    three-point ``bracket`` or the mean of a two-point one, else 0.
+    The start is the middle point of a three-point ``bracket`` or the mean of
+    a two-point one, else 0; with ``bounds``, their midpoint if both are
+    finite, else that start clipped into them.
     """
-    if bounds is not None:
-        x0, bounds = 0.5 * (bounds[0] + bounds[1]), [tuple(bounds)]
-    elif bracket is not None:
+    if bracket is None:
+        x0 = 0.0
+    elif len(bracket) in (2, 3):
         x0 = bracket[1] if len(bracket) == 3 else 0.5 * (bracket[0] + bracket[1])
     else:
-        x0 = 0.0
+        raise ValueError(f"bracket must hold 2 or 3 points, got {bracket!r}.")
+    box = _prepare_bounds(bounds, 1, np.dtype(np.float64))
+    if box is not None:
+        low, high = box[0][0], box[1][0]
+        finite = math.isfinite(low) and math.isfinite(high)
+        x0 = 0.5 * (low + high) if finite else min(max(x0, low), high)
 
     def scalar_fun(x, *args):
         return fun(x[0], *args)
@@ -640,7 +653,7 @@ def adam_minimize(
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
         Adam variants (see :class:`skadam.Adam`). These and the other
-        flags (``decoupled_weight_decay``, ``disp``, ``return_best``) take
+        flags (``decoupled_weight_decay``, ``return_best``) take
         ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
     weight_decay : float, default=0.0
         L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
@@ -659,8 +672,9 @@ def adam_minimize(
     xtol : float, default=0.0
         Stop when the largest absolute change of an entry of ``x`` in one
         update is ``<= xtol``.
-    disp : bool, default=False
-        Print a short summary at the end.
+    disp : bool or int, default=False
+        Print a short summary at the end when true (any int >= 0 is
+        accepted: ``minimize_scalar`` passes ``disp=True`` on as 2).
     return_best : bool, default=False
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
@@ -701,9 +715,11 @@ def adam_minimize(
     ======  ==============================================================
 
     :func:`scipy.optimize.minimize_scalar` calls a custom method without
-    ``x0`` but with ``bracket``: Adam then starts from the midpoint of
-    ``bounds``, else the middle of a three-point ``bracket`` or the mean of a
-    two-point one, else 0, with finite-difference gradients.
+    ``x0`` but with ``bracket``: Adam then starts from the middle of a
+    three-point ``bracket`` or the mean of a two-point one, else 0; with
+    ``bounds`` (a pair, ``None`` or infinite ends allowed, or ``Bounds``),
+    from their midpoint if both are finite, else from that start clipped into
+    them. Gradients come from finite differences.
 
     Examples
     --------

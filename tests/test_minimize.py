@@ -657,7 +657,8 @@ def test_unknown_option_warns_with_its_name():
         {"bias_correction": "False"},
         {"amsgrad": None},
         {"decoupled_weight_decay": "yes"},
-        {"disp": 2},
+        {"disp": "yes"},
+        {"disp": -1},
         {"return_best": "no"},
     ],
 )
@@ -812,6 +813,38 @@ def test_minimize_scalar():
         fun, bounds=(-1.0, 1.0), method=adam_minimize, options={"learning_rate": 0.05}
     )
     assert res.success and abs(res.x - 1.0) < 1e-8
+
+
+@pytest.mark.parametrize(
+    "bounds, expected",
+    [
+        (Bounds(-1.0, 1.0), 1.0),
+        ((0.0, np.inf), 2.0),
+        ((None, 1.5), 1.5),
+        ((5.0, None), 5.0),
+    ],
+)
+def test_minimize_scalar_bounds_of_every_form(bounds, expected):
+    fun = Counted(lambda x: (x - 2.0) ** 2)
+    res = minimize_scalar(
+        fun, bounds=bounds, method=adam_minimize, options={"learning_rate": 0.05}
+    )
+    assert res.success and abs(res.x - expected) < 1e-4
+    points = np.array(fun.points)
+    assert np.all(np.isfinite(points))
+
+
+def test_minimize_scalar_with_disp(capsys):
+    # minimize_scalar hands disp=True on as disp=2.
+    res = minimize_scalar(
+        lambda x: (x - 2.0) ** 2, method=adam_minimize, options={"disp": True}
+    )
+    assert f"Iterations: {res.nit}" in capsys.readouterr().out
+
+
+def test_minimize_scalar_bad_bracket():
+    with pytest.raises(ValueError, match="bracket must hold 2 or 3 points"):
+        minimize_scalar(lambda x: x**2, bracket=(1.0,), method=adam_minimize)
 
 
 # -- convergence ---------------------------------------------------------------
