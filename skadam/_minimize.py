@@ -721,6 +721,11 @@ def adam_minimize(
     from their midpoint if both are finite, else from that start clipped into
     them. Gradients come from finite differences.
 
+    SciPy's global optimizers that take ``minimizer_kwargs={"method": ...}``
+    and pass it to :func:`~scipy.optimize.minimize` (``basinhopping``,
+    ``dual_annealing``) accept ``adam_minimize`` and ``AdamMinimizer``;
+    ``shgo`` accepts only method names (it calls ``method.lower()``).
+
     Examples
     --------
     >>> import numpy as np

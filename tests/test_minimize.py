@@ -12,6 +12,7 @@ from scipy.optimize import (
     OptimizeResult,
     OptimizeWarning,
     basinhopping,
+    dual_annealing,
     minimize,
     minimize_scalar,
     rosen,
@@ -800,6 +801,19 @@ def test_basinhopping():
     # The global minimum of cos(3x) + 0.1 x^2 is near x = +-1.0.
     assert abs(abs(res.x[0]) - 1.0) < 0.05
     assert res.nfev > 0 and res.njev > 0
+
+
+def test_dual_annealing():
+    def f(x):
+        return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.cos(5 * x)))
+
+    kwargs = {"method": adam_minimize, "options": {"learning_rate": 0.02}}
+    res = dual_annealing(
+        f, [(-2, 2), (-2, 2)], maxiter=20, minimizer_kwargs=kwargs, rng=0
+    )
+    # The global minimum of each coordinate's (x - 0.3)^2 + 0.1 cos(5x) is
+    # at x = 0.4742 (where 2 (x - 0.3) = 0.5 sin(5x)).
+    assert_allclose(res.x, [0.4742, 0.4742], atol=1e-3)
 
 
 def test_minimize_scalar():
