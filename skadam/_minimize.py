@@ -8,10 +8,12 @@ it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 
 import inspect
 import math
+import os
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.optimize
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from ._adam import Adam
@@ -68,7 +70,7 @@ def _resolve_tol(options):
     return options
 
 
-def _check_options(options, stacklevel=5):
+def _check_options(options):
     """Warn about unknown options and validate the known ones eagerly.
 
     Returns the options with defaults filled in (``maxiter`` and
@@ -79,7 +81,7 @@ def _check_options(options, stacklevel=5):
         warnings.warn(
             f"Unknown solver options: {', '.join(unknown)}",
             OptimizeWarning,
-            stacklevel=stacklevel,
+            stacklevel=_user_stacklevel(),
         )
     opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
     for name in _FLAGS:
@@ -103,6 +105,20 @@ def _is_flag(value, top):
     if isinstance(value, bool | np.bool_):
         return True
     return isinstance(value, Integral) and 0 <= value <= top
+
+
+# Warnings point at the first frame outside these folders: the user's call,
+# however many of SciPy's and skadam's frames lie between.
+_INTERNAL = tuple(
+    os.path.dirname(path) + os.sep for path in (__file__, scipy.optimize.__file__)
+)
+
+
+def _user_stacklevel():
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_tolerance(name, value):
@@ -778,7 +794,7 @@ class AdamMinimizer:
 
     def __init__(self, **options):
         options = _resolve_tol(options)
-        _check_options(options, stacklevel=3)
+        _check_options(options)
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}
 
     def __call__(self, fun, x0=None, *args, **kwargs):

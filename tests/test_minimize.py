@@ -643,6 +643,26 @@ def test_unknown_option_warns_with_its_name():
         AdamMinimizer(momentum=0.9)
 
 
+ODD = {"odd_option": 1, "maxiter": 1}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: minimize(f_quad, np.zeros(3), method=adam_minimize, options=ODD),
+        lambda: minimize(f_quad, np.zeros(3), method=AdamMinimizer(), options=ODD),
+        lambda: adam_minimize(f_quad, np.zeros(3), **ODD),
+        lambda: minimize_scalar(lambda x: x**2, method=AdamMinimizer(), options=ODD),
+        lambda: AdamMinimizer(**ODD),
+    ],
+    ids=["minimize", "minimize-instance", "direct", "minimize_scalar", "init"],
+)
+def test_unknown_option_warning_points_at_the_users_call(call):
+    with pytest.warns(OptimizeWarning, match="odd_option") as record:
+        call()
+    assert [w.filename for w in record] == [__file__]
+
+
 @pytest.mark.parametrize(
     "options",
     [
