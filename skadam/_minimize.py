@@ -55,6 +55,8 @@ _MESSAGES = {
 _CRITERIA = {
     "gtol": "max |gradient| <= gtol",
     "pgtol": "max |projected gradient| <= gtol",
+    "gtol+l2": "max |gradient + weight_decay * x| <= gtol",
+    "pgtol+l2": "max |projected (gradient + weight_decay * x)| <= gtol",
     "ftol": "|f change| <= ftol * max(|f|, 1)",
     "xtol": "max |step| <= xtol",
 }
@@ -394,6 +396,8 @@ class _Stopper:
         self.maxiter, self.bounds, self.callback = opts["maxiter"], bounds, callback
         self.gtol, self.ftol, self.xtol = opts["gtol"], opts["ftol"], opts["xtol"]
         self.new_style = callback is not None and _callback_style(callback)
+        # Coupled L2 makes Adam minimize fun + l2/2 |x|^2: test that gradient.
+        self.l2 = 0.0 if opts["decoupled_weight_decay"] else opts["weight_decay"]
         # f is evaluated on every iteration only when something reads it.
         self.need_f = bool(self.ftol or self.new_style or opts["return_best"])
         self.detail = ""
@@ -430,10 +434,13 @@ class _Stopper:
         return _MAXITER if nit >= self.maxiter else None
 
     def _gradient_small(self, x, g, gmax):
+        key = "gtol" if self.bounds is None else "pgtol"
+        if self.l2:
+            g, key = g + self.l2 * x, key + "+l2"
+            gmax = _max_abs(g)
+        self.detail = _CRITERIA[key]
         if self.bounds is None:
-            self.detail = _CRITERIA["gtol"]
             return gmax <= self.gtol
-        self.detail = _CRITERIA["pgtol"]
         return _projected_gradient_max(x, g, *self.bounds) <= self.gtol
 
     def _callback_stops(self, nit, x, f, g):
@@ -682,12 +689,20 @@ def adam_minimize(
         Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
         ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
         the gradient itself is not zero). ``tol`` sets ``gtol``, as for BFGS.
+        With coupled ``weight_decay``, Adam minimizes
+        ``fun(x) + weight_decay / 2 * |x|^2``, so ``g + weight_decay * x`` is
+        tested (``res.jac`` stays the gradient of ``fun``). Decoupled decay
+        is no gradient term: ``g`` is tested, which a large decay can keep
+        from ever being met.
     ftol : float, default=0.0
         Stop when ``|f_k - f_{k+1}| <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
         Makes ``fun`` be evaluated every iteration.
     xtol : float, default=0.0
         Stop when the largest absolute change of an entry of ``x`` in one
-        update is ``<= xtol``.
+        update is ``<= xtol``. Adam's steps are about ``learning_rate`` in
+        size whatever the gradient's scale, so ``xtol`` must be well below
+        ``learning_rate`` (at ``xtol >= learning_rate`` the first update
+        already meets it).
     disp : bool or int, default=False
         Print a short summary at the end when true (any int >= 0 is
         accepted: ``minimize_scalar`` passes ``disp=True`` on as 2).

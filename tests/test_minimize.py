@@ -505,6 +505,17 @@ def test_each_tolerance_is_live_and_zero_disables_it(name):
     assert (res.status, res.nit) == (1, 20)
 
 
+def test_gtol_with_coupled_weight_decay_tests_the_penalized_gradient():
+    # Coupled L2 minimizes |x - c|^2 + wd/2 |x|^2, whose minimizer is
+    # c / (1 + wd/2); there the gradient of f alone is -wd x, not 0.
+    wd = 0.1
+    res = run(f_quad, jac=g_quad, options={**FAST, "weight_decay": wd})
+    assert res.success and "weight_decay * x" in res.message
+    assert_allclose(res.x, CENTER / (1 + wd / 2), atol=1e-4)
+    assert_allclose(res.jac, g_quad(res.x))  # still the gradient of fun
+    assert np.abs(res.jac + wd * res.x).max() <= 1e-5
+
+
 def test_ftol_and_return_best_evaluate_f_every_iteration():
     for extra in ({"ftol": 1e-30}, {"return_best": True}):
         fun, jac = Counted(f_quad), Counted(g_quad)
