@@ -254,11 +254,15 @@ def _scalar(f):
     if isinstance(f, float):
         return float(f)
     value = np.asarray(f)
-    if value.size != 1 or value.dtype.kind not in "biuf":
-        raise ValueError(
-            f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
-        )
-    return float(value.item())
+    # Objects too (Fraction, Decimal, ...): float() decides, as for BFGS.
+    if value.size == 1 and value.dtype.kind in "biufO":
+        try:
+            return float(value.item())
+        except (TypeError, ValueError):
+            pass
+    raise ValueError(
+        f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
+    )
 
 
 def _gradient(g, x):

@@ -2,6 +2,7 @@
 
 import itertools
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -135,7 +136,15 @@ def test_scalar_gradient_for_one_variable():
 
 
 @pytest.mark.parametrize(
-    "value", [np.array([2.0]), np.array(2.0), np.float32(2.0), 2, np.array([[2.0]])]
+    "value",
+    [
+        np.array([2.0]),
+        np.array(2.0),
+        np.float32(2.0),
+        2,
+        np.array([[2.0]]),
+        Fraction(2),
+    ],
 )
 def test_fun_may_return_any_single_real_value(value):
     res = run(lambda x: value, jac=g_quad, options={"maxiter": 2})
@@ -195,6 +204,27 @@ def test_args_reach_fun_and_jac():
     assert_allclose(res.x, center, atol=1e-4)
     for recorded in fun.args + jac.args:
         assert len(recorded) == 1 and recorded[0] is center
+
+
+def test_minimize_inside_the_objective():
+    # Each outer evaluation runs an inner Adam; neither disturbs the other.
+    def inner_min(shift):
+        res = minimize(
+            lambda y: float((y[0] - shift) ** 2),
+            [0.0],
+            method=adam_minimize,
+            jac=lambda y: 2 * (y - shift),
+            options={"learning_rate": 0.1, "gtol": 1e-8},
+        )
+        return res.fun
+
+    def fun(x):
+        return f_quad(x) + inner_min(x[0])
+
+    res = run(fun, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    plain = run(f_quad, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    assert_array_equal(res.x, plain.x)
+    assert res.fun == pytest.approx(f_quad(res.x), abs=1e-12)
 
 
 def test_hess_and_hessp_are_accepted_and_ignored():
