@@ -714,7 +714,9 @@ def adam_minimize(
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
         iteration. ``nit`` still counts every update taken; the message names
-        the update that produced the returned iterate.
+        the update that produced the returned iterate. ``status`` and
+        ``success`` say why the run stopped: the returned iterate (and its
+        ``jac``) need not meet the criterion that stopped it.
     finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
         differences (one for all variables, or one per variable), ``> 0``;
