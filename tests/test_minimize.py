@@ -439,6 +439,34 @@ def test_callback_errors_propagate():
         run(f_quad, jac=g_quad, callback=callback)
 
 
+def failing_on_call(n, function):
+    calls = itertools.count(1)
+
+    def wrapped(x, *args):
+        if next(calls) == n:
+            raise KeyError(f"call {n}")
+        return function(x, *args)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fun": failing_on_call(5, f_quad), "jac": g_quad, "options": {"ftol": 1e-9}},
+        {"fun": failing_on_call(5, f_quad)},
+        {"fun": failing_on_call(5, fg_quad), "jac": True},
+        {"fun": f_quad, "jac": failing_on_call(5, g_quad)},
+        # StopIteration from fun is an error too, not the callback's signal.
+        {"fun": f_quad, "jac": lambda x: next(iter(()))},
+    ],
+    ids=["fun", "fun-finite-differences", "fun-jac-true", "jac", "jac-stopiteration"],
+)
+def test_errors_in_the_users_functions_propagate(kwargs):
+    with pytest.raises((KeyError, StopIteration)):
+        run(**kwargs)
+
+
 # -- stopping ----------------------------------------------------------------
 
 
