@@ -831,6 +831,12 @@ class AdamMinimizer:
         return f"AdamMinimizer({items})"
 
     def __eq__(self, other):
-        return isinstance(other, AdamMinimizer) and self.options == other.options
+        if (
+            not isinstance(other, AdamMinimizer)
+            or self.options.keys() != other.options.keys()
+        ):
+            return False
+        # array_equal, as finite_diff_rel_step may be an array.
+        return all(np.array_equal(v, other.options[k]) for k, v in self.options.items())
 
     __hash__ = None

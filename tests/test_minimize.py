@@ -830,6 +830,15 @@ def test_minimizer_with_a_module_level_schedule_pickles():
     assert_array_equal(a.x, b.x)
 
 
+def test_minimizer_equality_with_an_array_option():
+    rel = [1e-6, 1e-7, 1e-8]
+    method = AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == pickle.loads(pickle.dumps(method))
+    assert method != AdamMinimizer(finite_diff_rel_step=np.array(rel[::-1]))
+    assert method != AdamMinimizer()
+
+
 def test_minimizer_pickle_round_trip():
     method = AdamMinimizer(learning_rate=0.05, beta_2=0.99, maxiter=50)
     clone = pickle.loads(pickle.dumps(method))
