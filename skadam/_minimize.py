@@ -272,7 +272,16 @@ def _gradient(g, x):
     column, a row or a ``numpy.matrix`` with one entry per variable (and a
     scalar for one variable) is accepted, as L-BFGS-B accepts them.
     """
-    g = np.array(g, dtype=x.dtype)
+    if g is None:  # NumPy would read None as NaN
+        raise ValueError(
+            "The gradient is None; jac (or fun with jac=True) must return it."
+        )
+    try:
+        g = np.array(g, dtype=x.dtype)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"The gradient must be real numbers, one per variable, got {g!r:.80}"
+        ) from None
     if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
         g = g.reshape(x.shape)
     return g

@@ -797,6 +797,21 @@ def test_gradient_of_the_wrong_shape_raises():
         run(f_quad, jac=lambda x: np.zeros(2))
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"jac": lambda x: None}, "gradient is None"),
+        ({"fun": lambda x: (1.0, None), "jac": True}, "gradient is None"),
+        ({"jac": lambda x: ["a", "b", "c"]}, "real numbers, one per variable"),
+        ({"jac": lambda x: [[1.0], [2.0, 3.0]]}, "real numbers, one per variable"),
+    ],
+)
+def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
+    kwargs.setdefault("fun", f_quad)
+    with pytest.raises(ValueError, match=match):
+        run(**kwargs)
+
+
 def test_minimizer_defaults_and_overrides():
     method = AdamMinimizer(learning_rate=0.05, maxiter=7)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
