@@ -304,7 +304,10 @@ def _prepare_bounds(bounds, n, dtype):
         return None
     lb, ub = _bound_arrays(bounds, n)
     if np.isnan(lb).any() or np.isnan(ub).any():
-        raise ValueError("bounds must not be NaN; use None or +-inf for no bound.")
+        raise ValueError(
+            "bounds must not be NaN (nor None inside Bounds): use -inf/inf, or "
+            "None in (low, high) pairs, for no bound."
+        )
     if np.any(lb > ub):
         i = np.flatnonzero(lb > ub)[0]
         raise ValueError(
