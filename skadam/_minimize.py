@@ -762,7 +762,8 @@ def adam_minimize(
     0       converged; the message names the criterion (gtol, ftol, xtol)
     1       ``maxiter`` updates taken (SciPy's message)
     2       a non-finite ``fun`` or gradient: the result is the last
-            iterate where both were finite
+            iterate where both were finite (or, when ``fun`` is only
+            evaluated at the end, the iterate where it is not; see above)
     99      the callback raised ``StopIteration`` (SciPy's message)
     ======  ==============================================================
 
