@@ -385,5 +385,8 @@ def _check_out(out, x, grad):
             f"out must be a NumPy array of x's shape {x.shape} and dtype "
             f"{x.dtype}, got {got}."
         )
+    owners = out.base is None and x.base is None and getattr(grad, "base", 0) is None
+    if owners and out is not grad:
+        return  # distinct arrays that own their memory cannot overlap
     if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
         raise ValueError("out must not overlap x or grad; pass out=None to update x.")

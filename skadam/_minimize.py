@@ -356,11 +356,15 @@ def _callback_style(callback):
 
 
 def _max_abs(a):
-    # NaN propagates through max and min, so this also detects non-finite
-    # values. Small arrays: fewest calls; large ones: no temporary array.
+    """max |a|, NaN if ``a`` holds a NaN, so one value also flags non-finite ones."""
+    if a.size <= 8:
+        # Python floats beat two ufunc calls for a few values. The sum is NaN
+        # if any value is (a max over NaNs would depend on their order).
+        values = a.ravel().tolist()
+        return math.nan if math.isnan(sum(values)) else max(map(abs, values))
     if a.size < 4096:
-        return float(np.abs(a).max(initial=0.0))
-    return float(np.maximum(a.max(), -a.min()))
+        return float(np.abs(a).max())
+    return float(np.maximum(a.max(), -a.min()))  # no temporary array
 
 
 def _projected_gradient_max(x, g, lb, ub):
