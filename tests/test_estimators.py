@@ -1,7 +1,12 @@
 import io
+import os
 import pickle
+import re
+import subprocess
+import sys
 import warnings
 from functools import cache
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -554,3 +559,20 @@ def test_inputs_are_not_mutated(Estimator, name, kind):
         if sparse.issparse(now):
             original, now = original.toarray(), now.toarray()
         assert_array_equal(now, original)
+
+
+def test_python_m_skadam_demonstrates_the_classifier():
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), ""])}
+    done = subprocess.run(
+        [sys.executable, "-m", "skadam"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    ours, reference = (float(v) for v in re.findall(r"(\d\.\d{3})", line))
+    assert line.startswith("Breast cancer, test accuracy: AdamLogisticClassifier")
+    assert ours >= reference - 0.02
