@@ -9,6 +9,7 @@ it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 import inspect
 import math
 import os
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -396,8 +397,15 @@ def _callback_style(callback):
 
 
 def _max_abs(a):
-    # NaN propagates through max, so one reduction also detects non-finite values.
-    return float(np.abs(a).max(initial=0.0))
+    """max |a|, NaN if ``a`` holds a NaN, so one value also flags non-finite ones."""
+    if a.size <= 8:
+        # Python floats beat two ufunc calls for a few values. The sum is NaN
+        # if any value is (a max over NaNs would depend on their order).
+        values = a.ravel().tolist()
+        return math.nan if math.isnan(sum(values)) else max(map(abs, values))
+    if a.size < 4096:
+        return float(np.abs(a).max())
+    return float(np.maximum(a.max(), -a.min()))  # no temporary array
 
 
 def _projected_gradient_max(x, g, lb, ub):
@@ -496,8 +504,9 @@ class _Best:
 def _run(objective, x, adam, stopper, return_best):
     """Adam updates from ``x`` until ``stopper`` says stop.
 
-    Every update writes a new array, so the arrays handed to the user's
-    functions and the callback are never modified afterwards.
+    Every update writes a new iterate, so the arrays handed to the user's
+    functions and the callback are never modified afterwards: the memory of an
+    old iterate is reused only when nothing else refers to it any more.
     """
     state = adam.init(x)
     need_f, bounds = stopper.need_f, stopper.bounds
@@ -506,19 +515,44 @@ def _run(objective, x, adam, stopper, return_best):
         raise ValueError(f"The gradient has shape {g.shape}; x0 has shape {x.shape}.")
     status, nit = stopper.at_start(x, f, g), 0
     best = _Best(x, f, g) if return_best else None
+    spare = None
     while status is None:
-        x_new = x.copy()
-        adam.step(x_new, g, state)
+        out = spare if spare is not None and _unshared(spare) else np.empty_like(x)
+        spare = None
+        x_new = adam.step(x, g, state, out=out)
         if bounds is not None:
             np.clip(x_new, bounds[0], bounds[1], out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
         status = stopper.check(nit + 1, x, x_new, f, f_new, g_new)
         if status == _NONFINITE:
             break
-        x, f, g, nit = x_new, f_new, g_new, nit + 1
+        spare, x, f, g, nit = x, x_new, f_new, g_new, nit + 1
         if best is not None:
             best.offer(x, f, g, nit)
     return x, f, g, nit, status, best
+
+
+def _unshared(a):
+    """Whether ``a`` is referred to by one variable of the caller and nothing else.
+
+    The count CPython reports then (that variable, this parameter, the
+    argument of getrefcount) differs between versions, so it is measured once
+    by :func:`_sole_reference`, with the same frame shape.
+    """
+    return sys.getrefcount(a) <= _SOLE_REFERENCE
+
+
+def _reference_count(a):
+    return sys.getrefcount(a)
+
+
+def _sole_reference():
+    probe = np.empty(0)
+    return _reference_count(probe)
+
+
+# Without sys.getrefcount (interpreters other than CPython), never reuse.
+_SOLE_REFERENCE = _sole_reference() if hasattr(sys, "getrefcount") else -1
 
 
 def _result(objective, stopper, x, f, g, nit, status, best):

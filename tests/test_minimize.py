@@ -1012,6 +1012,44 @@ def test_rosenbrock_from_the_classic_start():
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
 
 
+@pytest.mark.parametrize("keep", ["array", "view", "none"])
+@pytest.mark.parametrize("d", [3, 5000])
+def test_points_kept_by_the_user_are_never_overwritten(keep, d):
+    # The loop recycles the memory of old iterates nobody refers to; arrays
+    # (or views of them) that the user's functions keep must stay as they were.
+    center = np.linspace(-1.0, 1.0, d)
+    kept, snapshots = [], []
+
+    def jac(x):
+        if keep == "array":
+            kept.append(x)
+        elif keep == "view":
+            kept.append(x[: d // 2 + 1])
+        snapshots.append(np.array(x[: d // 2 + 1], copy=True))
+        return 2.0 * (x - center)
+
+    res = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=jac,
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert res.nit == 30
+    assert len(snapshots) == 31
+    for k, snap in zip(kept, snapshots, strict=False):
+        assert_array_equal(k[: d // 2 + 1], snap)
+    # The run itself is unaffected by what the user keeps.
+    ref = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=lambda x: 2.0 * (x - center),
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert_array_equal(res.x, ref.x)
+
+
 def test_docstring_examples_run():
     import doctest
 
