@@ -402,7 +402,9 @@ def _max_abs(a):
         # Python floats beat two ufunc calls for a few values. The sum is NaN
         # if any value is (a max over NaNs would depend on their order).
         values = a.ravel().tolist()
-        return math.nan if math.isnan(sum(values)) else max(map(abs, values))
+        if math.isnan(sum(values)):
+            return math.nan
+        return max(map(abs, values), default=0.0)
     if a.size < 4096:
         return float(np.abs(a).max())
     return float(np.maximum(a.max(), -a.min()))  # no temporary array

@@ -674,6 +674,12 @@ def test_f_turning_nan_mid_run_with_a_callable_jac():
 # -- x0, options, pickling ----------------------------------------------------
 
 
+@pytest.mark.parametrize("jac", [None, lambda x: 2 * x])
+def test_no_variables(jac):
+    res = minimize(lambda x: 1.5, np.zeros(0), method=adam_minimize, jac=jac)
+    assert (res.success, res.nit, res.fun, res.x.shape) == (True, 0, 1.5, (0,))
+
+
 def test_x0_is_never_modified():
     x0 = np.array([5.0, 5.0, 5.0])
     res = minimize(
