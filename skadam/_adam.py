@@ -279,33 +279,44 @@ class Adam:
             _check_real(f"learning_rate({t})", lr, 0, math.inf)
         return float(lr)
 
-    def step(self, x, grad, state):
-        """Take one Adam step, updating ``x`` and ``state`` in place.
+    def step(self, x, grad, state, out=None):
+        """Take one Adam step, updating ``x`` (or ``out``) and ``state`` in place.
 
         Parameters
         ----------
         x : ndarray of float32 or float64
-            Parameters, updated in place.
+            Parameters, updated in place unless ``out`` is given.
         grad : array-like
             Gradient at ``x``, same shape. It is not modified.
         state : AdamState
             State from :meth:`init` (or a saved one), updated in place.
+        out : ndarray, optional
+            Array of ``x``'s shape and dtype, not overlapping ``x`` or
+            ``grad``, that receives the updated parameters; ``x`` is then left
+            unchanged. This saves a copy when the previous iterate must be kept.
 
         Returns
         -------
         x : ndarray
-            The same array as the ``x`` passed in, for chaining.
+            The updated parameters: ``out`` if given, else the ``x`` passed
+            in, for chaining.
         """
         _check_step_args(x, grad, state, self.amsgrad)
+        if out is None:
+            out = x
+        elif out is not x:
+            _check_out(out, x, grad)
         t = state.step + 1
         lr = self.learning_rate_at(t)
         c1, c2 = 1.0, 1.0
         if self.bias_correction:
             c1, c2 = 1.0 - self.beta_1**t, 1.0 - self.beta_2**t
-        if not self._fused_step(x, grad, state, lr, c1, c2):
-            self._numpy_step(x, grad, state, lr, c1, c2)
+        if not self._fused_step(x, grad, state, lr, c1, c2, out):
+            if out is not x:
+                np.copyto(out, x)
+            self._numpy_step(out, grad, state, lr, c1, c2)
         state.step = t
-        return x
+        return out
 
     def _numpy_step(self, x, grad, state, lr, c1, c2):
         """The reference update in NumPy, in place, through scratch buffers."""
@@ -330,15 +341,16 @@ class Adam:
         w *= lr / c1
         x -= w
 
-    def _fused_step(self, x, grad, state, lr, c1, c2):
+    def _fused_step(self, x, grad, state, lr, c1, c2, out):
         """The same update in one pass (see skadam._fused); False if not used."""
         b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
-        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
-                   lr / c1, wd, 1.0 - lr * wd)  # fmt: skip
-        flags = (self._coupled_decay, bool(wd) and self.decoupled_weight_decay,
-                 self.amsgrad)  # fmt: skip
+        decoupled = bool(wd) and self.decoupled_weight_decay
+        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2), lr / c1,
+                   wd if self._coupled_decay else None,
+                   1.0 - lr * wd if decoupled else None)  # fmt: skip
         v_max = state.v_max if self.amsgrad else None
-        return fused_step(x, grad, state.m, state.v, v_max, scalars, flags)
+        out = None if out is x else out
+        return fused_step(x, grad, state.m, state.v, v_max, out, scalars)
 
     @property
     def _coupled_decay(self):
@@ -395,3 +407,19 @@ def _check_step_args(x, grad, state, amsgrad):
         )
     if amsgrad and state.v_max is None:
         raise ValueError("amsgrad=True needs a state with v_max; use Adam.init.")
+
+
+def _check_out(out, x, grad):
+    if type(out) is not np.ndarray or out.shape != x.shape or out.dtype != x.dtype:
+        got = type(out).__name__
+        if isinstance(out, np.ndarray):
+            got += f" of shape {out.shape} and dtype {out.dtype}"
+        raise ValueError(
+            f"out must be a NumPy array of x's shape {x.shape} and dtype "
+            f"{x.dtype}, got {got}."
+        )
+    owners = out.base is None and x.base is None and getattr(grad, "base", 0) is None
+    if owners and out is not grad:
+        return  # distinct arrays that own their memory cannot overlap
+    if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
+        raise ValueError("out must not overlap x or grad; pass out=None to update x.")

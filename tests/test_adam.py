@@ -330,6 +330,58 @@ def test_step_returns_x_updated_in_place():
     assert_allclose(x, [0.5, -1.5], rtol=1e-7)
 
 
+@pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("d", [3, 50, 30_000])
+def test_out_receives_the_step_and_x_is_kept(params, d, rng):
+    adam = Adam(**params)
+    x0 = rng.standard_normal(d)
+    x_in, state_in = x0.copy(), adam.init(x0)
+    x_out, state_out = x0.copy(), adam.init(x0)
+    for _ in range(3):
+        grad = rng.standard_normal(d)
+        adam.step(x_in, grad, state_in)
+        before = x_out.copy()
+        new = adam.step(x_out, grad, state_out, out=np.empty_like(x_out))
+        assert_array_equal(x_out, before)
+        x_out = new
+    assert_array_equal(x_out, x_in)
+    assert_array_equal(state_out.m, state_in.m)
+    assert state_out.step == 3
+
+
+def _reversed_view_of_new_out():
+    out = np.ones(3)
+    return out[::-1], np.ones(3), out
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: (np.ones(3), np.ones(3), np.empty(4)), "shape"),
+        (lambda: (np.ones(3), np.ones(3), np.empty(3, dtype=np.float32)), "dtype"),
+        (lambda: (np.ones(3), np.ones(3), [0.0, 0.0, 0.0]), "got list"),
+        (lambda: (np.ones(3), np.ones(3), np.ones(3)[::-1]), None),
+        (_reversed_view_of_new_out, "overlap"),
+        (lambda: (lambda g: (np.ones(3), g, g))(np.ones(3)), "overlap"),
+        (lambda: (lambda b: (np.ones(3), b[1:], b[:3]))(np.ones(4)), "overlap"),
+    ],
+    ids=["shape", "dtype", "list", "view-ok", "x-views-out", "grad", "grad-overlap"],
+)
+def test_bad_out_is_rejected(make, match):
+    x, g, out = make()
+    x_before = np.array(x)
+    adam = Adam()
+    state = adam.init(x)
+    if match is None:  # a view that overlaps nothing is a fine out
+        assert adam.step(x, g, state, out=out) is out
+        assert state.step == 1
+        return
+    with pytest.raises(ValueError, match=match):
+        adam.step(x, g, state, out=out)
+    assert state.step == 0
+    assert_array_equal(x, x_before)
+
+
 def test_grad_may_be_a_list():
     x = np.zeros(3)
     adam = Adam(learning_rate=0.1)

@@ -38,13 +38,18 @@ def numpy_only(monkeypatch):
     monkeypatch.setattr(skadam._adam, "fused_step", lambda *args: False)
 
 
-def run(params, x0, grads):
+def run(params, x0, grads, out_of_place=False):
     adam = Adam(**params)
     x = x0.copy()
     state = adam.init(x)
     xs = []
     for g in grads:
-        adam.step(x, g, state)
+        if out_of_place:
+            x_before = x.copy()
+            x = adam.step(x, g, state, out=np.empty_like(x))
+            assert_array_equal(xs[-1] if xs else x0, x_before)
+        else:
+            adam.step(x, g, state)
         xs.append(x.copy())
     return xs, state
 
@@ -72,13 +77,14 @@ def assert_same(ours, ref, dtype):
         assert_array_max_ulp(a, b, maxulp=1)
 
 
+@pytest.mark.parametrize("out_of_place", [False, True], ids=["inplace", "out"])
 @pytest.mark.parametrize("params", VARIANTS, ids=IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("form", list(SIZES))
-def test_kernel_equals_numpy_path(form, dtype, params, monkeypatch):
+def test_kernel_equals_numpy_path(form, dtype, params, out_of_place, monkeypatch):
     # (float32 arrays of interpreted size stay on NumPy: see the next tests.)
     x0, grads = make_problem(SIZES[form], dtype)
-    ours, state = run(params, x0, grads)
+    ours, state = run(params, x0, grads, out_of_place)
     monkeypatch.setattr(skadam._adam, "fused_step", lambda *args: False)
     ref, ref_state = run(params, x0, grads)
     assert_same(ours, ref, dtype)
@@ -121,11 +127,11 @@ def test_each_form_is_really_used(monkeypatch):
 
 def _arrays(d, dtype=np.float64):
     x = np.ones(d, dtype)
-    return x, np.full(d, 0.5, dtype), np.zeros(d, dtype), np.zeros(d, dtype), None
+    return x, np.full(d, 0.5, dtype), np.zeros(d, dtype), np.zeros(d, dtype), None, None
 
 
 def _plain():
-    return (0.9, 0.1, 0.999, 0.001, 1e-8, 0.1, 0.01, 0.0, 1.0), (False, False, False)
+    return ((0.9, 0.1, 0.999, 0.001, 1e-8, 0.1, 0.01, None, None),)
 
 
 @pytest.mark.parametrize(
@@ -142,7 +148,7 @@ def _plain():
 )
 def test_kernel_declines_what_it_does_not_handle(case):
     d = SIZES["serial"]
-    x, g, m, v, _ = _arrays(2 * d)
+    x, g, m, v, _, _ = _arrays(2 * d)
     x, g, m, v = x[:d], g[:d], m[:d], v[:d]
     if case == "grad-float32":
         g = g.astype(np.float32)
@@ -159,7 +165,7 @@ def test_kernel_declines_what_it_does_not_handle(case):
     elif case == "float32-too-small":
         x, g, m, v = (a[:2].astype(np.float32) for a in (x, g, m, v))
     before = [np.array(a) for a in (x, m, v)]
-    assert not _fused.fused_step(x, g, m, v, None, *_plain())
+    assert not _fused.fused_step(x, g, m, v, None, None, *_plain())
     for a, b in zip((x, m, v), before, strict=True):
         assert_array_equal(a, b)
 
@@ -192,8 +198,8 @@ def test_nan_and_inf_propagate_as_in_numpy(monkeypatch):
 
 def test_without_numba_adam_uses_numpy(monkeypatch):
     monkeypatch.setattr(_fused, "_kernels", False)
-    x, g, m, v, _ = _arrays(SIZES["threaded"])
-    assert not _fused.fused_step(x, g, m, v, None, *_plain())
+    x, g, m, v, _, _ = _arrays(SIZES["threaded"])
+    assert not _fused.fused_step(x, g, m, v, None, None, *_plain())
     x0, grads = make_problem(SIZES["serial"], np.float64, n_steps=3)
     ours, _ = run({}, x0, grads)
     assert np.all(ours[-1] != x0)

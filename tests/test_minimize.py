@@ -2,6 +2,7 @@
 
 import itertools
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from scipy.optimize import (
     OptimizeResult,
     OptimizeWarning,
     basinhopping,
+    dual_annealing,
     minimize,
     minimize_scalar,
     rosen,
@@ -134,7 +136,15 @@ def test_scalar_gradient_for_one_variable():
 
 
 @pytest.mark.parametrize(
-    "value", [np.array([2.0]), np.array(2.0), np.float32(2.0), 2, np.array([[2.0]])]
+    "value",
+    [
+        np.array([2.0]),
+        np.array(2.0),
+        np.float32(2.0),
+        2,
+        np.array([[2.0]]),
+        Fraction(2),
+    ],
 )
 def test_fun_may_return_any_single_real_value(value):
     res = run(lambda x: value, jac=g_quad, options={"maxiter": 2})
@@ -196,6 +206,27 @@ def test_args_reach_fun_and_jac():
         assert len(recorded) == 1 and recorded[0] is center
 
 
+def test_minimize_inside_the_objective():
+    # Each outer evaluation runs an inner Adam; neither disturbs the other.
+    def inner_min(shift):
+        res = minimize(
+            lambda y: float((y[0] - shift) ** 2),
+            [0.0],
+            method=adam_minimize,
+            jac=lambda y: 2 * (y - shift),
+            options={"learning_rate": 0.1, "gtol": 1e-8},
+        )
+        return res.fun
+
+    def fun(x):
+        return f_quad(x) + inner_min(x[0])
+
+    res = run(fun, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    plain = run(f_quad, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    assert_array_equal(res.x, plain.x)
+    assert res.fun == pytest.approx(f_quad(res.x), abs=1e-12)
+
+
 def test_hess_and_hessp_are_accepted_and_ignored():
     plain = run(f_quad, jac=g_quad)
     with_hess = run(f_quad, jac=g_quad, hess=lambda x: 2 * np.eye(3))
@@ -230,11 +261,61 @@ def test_bounds_object_with_scalar_broadcast():
 
 
 @pytest.mark.parametrize(
-    "bounds", [[(1.0, 0.0), (None, None), (None, None)], [(0.0, 1.0)]]
+    "bounds",
+    [
+        [(1.0, 0.0), (None, None), (None, None)],
+        [(0.0, 1.0)],
+        (0.0, 1.0),
+        [(np.nan, 1.0), (None, None), (None, None)],
+        [(np.inf, np.inf), (None, None), (None, None)],
+        [(0.0, 1.0, 2.0), (None, None), (None, None)],
+        [(0.0, "one"), (None, None), (None, None)],
+        Bounds([0.0, 0.0], [1.0, 1.0]),
+    ],
 )
 def test_bad_bounds_raise(bounds):
     with pytest.raises(ValueError, match="bound"):
         run(f_quad, jac=g_quad, bounds=bounds)
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 0.5), [0.0, 0.5], np.array([0.0, 0.5])])
+def test_one_pair_for_one_variable(bounds):
+    res = run(lambda x: (x[0] - 2.0) ** 2, x0=[0.0], bounds=bounds)
+    assert res.success and res.x.tolist() == [0.5]
+
+
+@pytest.mark.parametrize("keep_feasible", [False, True])
+def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
+    # Variable 0 is fixed and variable 1's box is narrower than the step.
+    low, high = [0.3, 0.2, -np.inf], [0.3, 0.2 + 1e-9, np.inf]
+    fun = Counted(f_quad)
+    res = run(fun, bounds=Bounds(low, high, keep_feasible=keep_feasible))
+    assert res.success
+    assert_allclose(res.x, [0.3, 0.2 + 1e-9, CENTER[2]], atol=1e-4)
+    points = np.array(fun.points)
+    assert np.all(points >= low) and np.all(points <= high)
+    # The fixed variable's gradient is not estimated: 3 calls per iterate.
+    assert res.nfev == fun.calls == (res.nit + 1) * 3
+    assert res.jac[0] == 0.0
+    assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
+
+
+def test_float32_iterates_respect_float64_bounds():
+    # 0.1 has no float32 value; the nearest one, 0.10000000149, is infeasible.
+    seen = []
+    res = run(
+        f_quad,
+        x0=np.zeros(3, dtype=np.float32),
+        jac=g_quad,
+        bounds=[(0.1, 0.1), (-0.1, None), (None, 0.1)],
+        callback=seen.append,
+    )
+    assert res.x.dtype == np.float32
+    for x in [*seen, res.x]:
+        x = x.astype(np.float64)
+        assert x[1] >= -0.1 and x[2] <= 0.1
+    assert res.x[0] == np.float32(0.1)  # fixed: the nearest float32
+    assert res.x[2] == np.nextafter(np.float32(0.1), np.float32(0))
 
 
 @pytest.mark.parametrize(
@@ -304,6 +385,86 @@ def test_stop_iteration_from_the_callback(style):
     assert res.nit == 3
     assert_array_equal(res.x, seen[-1])
     assert res.fun == f_quad(res.x)
+
+
+class Recorder:
+    """A callable object and a bound method, both new-style by their name."""
+
+    def __init__(self):
+        self.results = []
+
+    def __call__(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+    def record(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+
+@pytest.mark.parametrize("kind", ["object", "bound method"])
+def test_new_style_callback_as_object_or_bound_method(kind):
+    recorder = Recorder()
+    callback = recorder if kind == "object" else recorder.record
+    res = run(f_quad, jac=g_quad, callback=callback)
+    assert len(recorder.results) == res.nit
+    last = recorder.results[-1]
+    assert isinstance(last, OptimizeResult) and last.nit == res.nit
+    assert_array_equal(last.x, res.x)
+
+
+def test_stop_iteration_on_the_first_update():
+    def stop(intermediate_result):
+        raise StopIteration
+
+    res = run(f_quad, jac=g_quad, callback=stop)
+    assert (res.status, res.nit) == (99, 1)
+
+
+@pytest.mark.parametrize("style", ["old", "new"])
+def test_the_callbacks_return_value_is_ignored_as_scipy_does(style):
+    def old(xk):
+        return True
+
+    def new(intermediate_result):
+        return True
+
+    res = run(f_quad, jac=g_quad, callback=old if style == "old" else new)
+    assert res.success and res.nit == run(f_quad, jac=g_quad).nit
+
+
+def test_callback_errors_propagate():
+    def callback(xk):
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        run(f_quad, jac=g_quad, callback=callback)
+
+
+def failing_on_call(n, function):
+    calls = itertools.count(1)
+
+    def wrapped(x, *args):
+        if next(calls) == n:
+            raise KeyError(f"call {n}")
+        return function(x, *args)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fun": failing_on_call(5, f_quad), "jac": g_quad, "options": {"ftol": 1e-9}},
+        {"fun": failing_on_call(5, f_quad)},
+        {"fun": failing_on_call(5, fg_quad), "jac": True},
+        {"fun": f_quad, "jac": failing_on_call(5, g_quad)},
+        # StopIteration from fun is an error too, not the callback's signal.
+        {"fun": f_quad, "jac": lambda x: next(iter(()))},
+    ],
+    ids=["fun", "fun-finite-differences", "fun-jac-true", "jac", "jac-stopiteration"],
+)
+def test_errors_in_the_users_functions_propagate(kwargs):
+    with pytest.raises((KeyError, StopIteration)):
+        run(**kwargs)
 
 
 # -- stopping ----------------------------------------------------------------
@@ -402,6 +563,17 @@ def test_each_tolerance_is_live_and_zero_disables_it(name):
     assert (res.status, res.nit) == (1, 20)
 
 
+def test_gtol_with_coupled_weight_decay_tests_the_penalized_gradient():
+    # Coupled L2 minimizes |x - c|^2 + wd/2 |x|^2, whose minimizer is
+    # c / (1 + wd/2); there the gradient of f alone is -wd x, not 0.
+    wd = 0.1
+    res = run(f_quad, jac=g_quad, options={**FAST, "weight_decay": wd})
+    assert res.success and "weight_decay * x" in res.message
+    assert_allclose(res.x, CENTER / (1 + wd / 2), atol=1e-4)
+    assert_allclose(res.jac, g_quad(res.x))  # still the gradient of fun
+    assert np.abs(res.jac + wd * res.x).max() <= 1e-5
+
+
 def test_ftol_and_return_best_evaluate_f_every_iteration():
     for extra in ({"ftol": 1e-30}, {"return_best": True}):
         fun, jac = Counted(f_quad), Counted(g_quad)
@@ -483,10 +655,29 @@ def test_non_finite_f_is_caught_at_the_result_when_not_evaluated_before():
     fun = Counted(lambda x: np.nan)
     res = run(fun, jac=g_quad)
     assert (res.success, res.status, fun.calls) == (False, 2, 1)
-    assert "not finite at the result" in res.message
+    assert "not finite at the returned x" in res.message
+
+
+def test_f_turning_nan_mid_run_with_a_callable_jac():
+    def fun(x):
+        return np.nan if x[0] > 0.5 else f_quad(x)
+
+    res = run(fun, jac=g_quad)
+    # f is only evaluated at the end: the last iterate, flagged as unusable.
+    assert (res.success, res.status) == (False, 2) and np.isnan(res.fun)
+    assert res.x[0] > 0.5 and "return_best" in res.message
+    res = run(fun, jac=g_quad, options={**FAST, "return_best": True})
+    assert res.x[0] <= 0.5 and res.fun == f_quad(res.x)
+    assert res.status == 2 and "last iterate where both were finite" in res.message
 
 
 # -- x0, options, pickling ----------------------------------------------------
+
+
+@pytest.mark.parametrize("jac", [None, lambda x: 2 * x])
+def test_no_variables(jac):
+    res = minimize(lambda x: 1.5, np.zeros(0), method=adam_minimize, jac=jac)
+    assert (res.success, res.nit, res.fun, res.x.shape) == (True, 0, 1.5, (0,))
 
 
 def test_x0_is_never_modified():
@@ -527,6 +718,26 @@ def test_unknown_option_warns_with_its_name():
         AdamMinimizer(momentum=0.9)
 
 
+ODD = {"odd_option": 1, "maxiter": 1}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: minimize(f_quad, np.zeros(3), method=adam_minimize, options=ODD),
+        lambda: minimize(f_quad, np.zeros(3), method=AdamMinimizer(), options=ODD),
+        lambda: adam_minimize(f_quad, np.zeros(3), **ODD),
+        lambda: minimize_scalar(lambda x: x**2, method=AdamMinimizer(), options=ODD),
+        lambda: AdamMinimizer(**ODD),
+    ],
+    ids=["minimize", "minimize-instance", "direct", "minimize_scalar", "init"],
+)
+def test_unknown_option_warning_points_at_the_users_call(call):
+    with pytest.warns(OptimizeWarning, match="odd_option") as record:
+        call()
+    assert [w.filename for w in record] == [__file__]
+
+
 @pytest.mark.parametrize(
     "options",
     [
@@ -542,7 +753,8 @@ def test_unknown_option_warns_with_its_name():
         {"bias_correction": "False"},
         {"amsgrad": None},
         {"decoupled_weight_decay": "yes"},
-        {"disp": 2},
+        {"disp": "yes"},
+        {"disp": -1},
         {"return_best": "no"},
     ],
 )
@@ -591,6 +803,21 @@ def test_gradient_of_the_wrong_shape_raises():
         run(f_quad, jac=lambda x: np.zeros(2))
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"jac": lambda x: None}, "gradient is None"),
+        ({"fun": lambda x: (1.0, None), "jac": True}, "gradient is None"),
+        ({"jac": lambda x: ["a", "b", "c"]}, "real numbers, one per variable"),
+        ({"jac": lambda x: [[1.0], [2.0, 3.0]]}, "real numbers, one per variable"),
+    ],
+)
+def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
+    kwargs.setdefault("fun", f_quad)
+    with pytest.raises(ValueError, match=match):
+        run(**kwargs)
+
+
 def test_minimizer_defaults_and_overrides():
     method = AdamMinimizer(learning_rate=0.05, maxiter=7)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
@@ -611,6 +838,28 @@ def test_call_time_tol_overrides_a_stored_gtol():
     assert res.success and np.abs(res.jac).max() <= 1e-2
 
 
+def decaying_rate(t):
+    return 0.1 / np.sqrt(t)
+
+
+def test_minimizer_with_a_module_level_schedule_pickles():
+    method = AdamMinimizer(learning_rate=decaying_rate, maxiter=50)
+    clone = pickle.loads(pickle.dumps(method))
+    assert clone.options["learning_rate"] is decaying_rate
+    a = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
+    b = minimize(f_quad, np.zeros(3), method=clone, jac=g_quad)
+    assert_array_equal(a.x, b.x)
+
+
+def test_minimizer_equality_with_an_array_option():
+    rel = [1e-6, 1e-7, 1e-8]
+    method = AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == pickle.loads(pickle.dumps(method))
+    assert method != AdamMinimizer(finite_diff_rel_step=np.array(rel[::-1]))
+    assert method != AdamMinimizer()
+
+
 def test_minimizer_pickle_round_trip():
     method = AdamMinimizer(learning_rate=0.05, beta_2=0.99, maxiter=50)
     clone = pickle.loads(pickle.dumps(method))
@@ -627,6 +876,32 @@ def test_disp_prints_a_summary(capsys):
     assert res.message in out and f"Iterations: {res.nit}" in out
     run(f_quad, jac=g_quad)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("options", [{}, {"ftol": 1e-12, "return_best": True}])
+def test_memory_does_not_grow_with_the_iterations(options):
+    import tracemalloc
+
+    n = 50_000
+    center = np.linspace(-1.0, 1.0, n)
+
+    def peak(maxiter):
+        tracemalloc.start()
+        minimize(
+            lambda x: float((x - center) @ (x - center)),
+            np.zeros(n),
+            method=adam_minimize,
+            jac=lambda x: 2.0 * (x - center),
+            options={"maxiter": maxiter, "gtol": 0.0, **options},
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / (8 * n)
+
+    # About ten arrays the size of x at once (iterate, next iterate, gradient,
+    # moments, scratch, and the user's temporaries), however long it runs.
+    short, long = peak(3), peak(40)
+    assert long <= 14 and long <= short + 0.5
 
 
 # -- where SciPy passes methods on --------------------------------------------
@@ -647,6 +922,19 @@ def test_basinhopping():
     assert res.nfev > 0 and res.njev > 0
 
 
+def test_dual_annealing():
+    def f(x):
+        return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.cos(5 * x)))
+
+    kwargs = {"method": adam_minimize, "options": {"learning_rate": 0.02}}
+    res = dual_annealing(
+        f, [(-2, 2), (-2, 2)], maxiter=20, minimizer_kwargs=kwargs, rng=0
+    )
+    # The global minimum of each coordinate's (x - 0.3)^2 + 0.1 cos(5x) is
+    # at x = 0.4742 (where 2 (x - 0.3) = 0.5 sin(5x)).
+    assert_allclose(res.x, [0.4742, 0.4742], atol=1e-3)
+
+
 def test_minimize_scalar():
     fun = Counted(lambda x: (x - 2.0) ** 2)
     res = minimize_scalar(
@@ -658,6 +946,38 @@ def test_minimize_scalar():
         fun, bounds=(-1.0, 1.0), method=adam_minimize, options={"learning_rate": 0.05}
     )
     assert res.success and abs(res.x - 1.0) < 1e-8
+
+
+@pytest.mark.parametrize(
+    "bounds, expected",
+    [
+        (Bounds(-1.0, 1.0), 1.0),
+        ((0.0, np.inf), 2.0),
+        ((None, 1.5), 1.5),
+        ((5.0, None), 5.0),
+    ],
+)
+def test_minimize_scalar_bounds_of_every_form(bounds, expected):
+    fun = Counted(lambda x: (x - 2.0) ** 2)
+    res = minimize_scalar(
+        fun, bounds=bounds, method=adam_minimize, options={"learning_rate": 0.05}
+    )
+    assert res.success and abs(res.x - expected) < 1e-4
+    points = np.array(fun.points)
+    assert np.all(np.isfinite(points))
+
+
+def test_minimize_scalar_with_disp(capsys):
+    # minimize_scalar hands disp=True on as disp=2.
+    res = minimize_scalar(
+        lambda x: (x - 2.0) ** 2, method=adam_minimize, options={"disp": True}
+    )
+    assert f"Iterations: {res.nit}" in capsys.readouterr().out
+
+
+def test_minimize_scalar_bad_bracket():
+    with pytest.raises(ValueError, match="bracket must hold 2 or 3 points"):
+        minimize_scalar(lambda x: x**2, bracket=(1.0,), method=adam_minimize)
 
 
 # -- convergence ---------------------------------------------------------------
@@ -696,6 +1016,44 @@ def test_rosenbrock_from_the_classic_start():
     assert res.success and res.status == 0
     assert np.abs(rosen_der(res.x)).max() <= 1e-5
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("keep", ["array", "view", "none"])
+@pytest.mark.parametrize("d", [3, 5000])
+def test_points_kept_by_the_user_are_never_overwritten(keep, d):
+    # The loop recycles the memory of old iterates nobody refers to; arrays
+    # (or views of them) that the user's functions keep must stay as they were.
+    center = np.linspace(-1.0, 1.0, d)
+    kept, snapshots = [], []
+
+    def jac(x):
+        if keep == "array":
+            kept.append(x)
+        elif keep == "view":
+            kept.append(x[: d // 2 + 1])
+        snapshots.append(np.array(x[: d // 2 + 1], copy=True))
+        return 2.0 * (x - center)
+
+    res = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=jac,
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert res.nit == 30
+    assert len(snapshots) == 31
+    for k, snap in zip(kept, snapshots, strict=False):
+        assert_array_equal(k[: d // 2 + 1], snap)
+    # The run itself is unaffected by what the user keeps.
+    ref = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=lambda x: 2.0 * (x - center),
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert_array_equal(res.x, ref.x)
 
 
 def test_docstring_examples_run():
