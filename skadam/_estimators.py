@@ -84,7 +84,7 @@ class _AdamLinearModel(BaseEstimator):
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         shuffle=True,
         random_state=None,
         early_stopping=False,
@@ -341,7 +341,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``early_stopping``, the validation score) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
         Shuffle the training rows at each epoch (minibatches only).
@@ -414,8 +414,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     0.01 (ten times Adam's usual value: the objective is convex and the
     problem well scaled), full batch on small data (deterministic, it
     reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and the stopping rule
-    of :class:`~sklearn.neural_network.MLPClassifier`.
+    exactly), minibatches of 512 rows on large data, and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
+    :class:`~sklearn.neural_network.MLPClassifier`) and
+    ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
+    with tail averaging, waiting longer buys no accuracy).
 
     The targets are standardised internally (per output: minus the weighted
     mean, divided by the weighted standard deviation). This is an exact
@@ -567,7 +570,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         ``early_stopping``, the validation score) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
         Shuffle the training rows at each epoch (minibatches only).
@@ -648,8 +651,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     0.01 (ten times Adam's usual value: the objective is convex and the
     problem well scaled), full batch on small data (deterministic, it
     reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and the stopping rule
-    of :class:`~sklearn.neural_network.MLPClassifier`. The intercepts start
+    exactly), minibatches of 512 rows on large data, and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
+    :class:`~sklearn.neural_network.MLPClassifier`) and
+    ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
+    with tail averaging, waiting longer buys no accuracy). The intercepts start
     at their optimum for zero coefficients, the log of the (weighted) class
     priors.
 
@@ -694,7 +700,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         shuffle=True,
         random_state=None,
         early_stopping=False,

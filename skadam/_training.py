@@ -104,8 +104,8 @@ class Minibatches:
             hi = min(lo + CHUNK_ROWS, stop)
             if order is None:  # in order, unshuffled: a slice is enough
                 yield self._take(slice(lo, hi))
-            else:
-                yield self._take(order[lo:hi])
+            else:  # rows in increasing order are gathered faster
+                yield self._take(np.sort(order[lo:hi]))
 
     def _take(self, index):
         Y, s = self.Y[index], self.sample_weight[index]

@@ -4,6 +4,7 @@ import pickle
 import re
 import subprocess
 import sys
+import tracemalloc
 import warnings
 from functools import cache
 from pathlib import Path
@@ -576,3 +577,18 @@ def test_python_m_skadam_demonstrates_the_classifier():
     ours, reference = (float(v) for v in re.findall(r"(\d\.\d{3})", line))
     assert line.startswith("Breast cancer, test accuracy: AdamLogisticClassifier")
     assert ours >= reference - 0.02
+
+
+def test_fit_allocates_little_beyond_x():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50_000, 100))
+    y = (X[:, 0] + rng.standard_normal(50_000) > 0).astype(int)
+    model = AdamLogisticClassifier(max_iter=2, random_state=0)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert model.t_ == 2 * int(np.ceil(50_000 / 512))  # minibatches were used
+    assert peak <= 0.1 * X.nbytes
