@@ -160,7 +160,7 @@ class _AdamLinearModel(BaseEstimator):
         )
         result = train(
             self._loss,
-            self._adam,
+            self._make_adam(),  # hyperparameters may change between warm fits
             self._coef,
             self.adam_state_,
             Minibatches(X, Y, s, batch_size, rows),
@@ -204,8 +204,7 @@ class _AdamLinearModel(BaseEstimator):
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
         self._coef_average = self._coef.copy()
-        self._adam = self._make_adam()
-        self.adam_state_ = self._adam.init(self._coef)
+        self.adam_state_ = self._make_adam().init(self._coef)
         self._rng = check_random_state(self.random_state)
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -266,8 +265,9 @@ class _AdamLinearModel(BaseEstimator):
         if result.status == "diverged":
             warnings.warn(
                 f"Adam diverged in epoch {result.n_epochs + 1}: the loss or its "
-                "gradient became non-finite. The last finite coefficients were "
-                f"kept; try a smaller learning_rate (got {self.learning_rate}).",
+                "gradient became non-finite. Training stopped with the "
+                "coefficients of the start of that epoch, the last with a finite "
+                f"objective; try a smaller learning_rate (got {self.learning_rate}).",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -345,6 +345,11 @@ def test_warm_start_continues_like_an_uninterrupted_run(Estimator, name):
     assert split.t_ == whole.t_ == 6 * int(np.ceil(len(y) / 32))
     assert split.n_iter_ == 6 and len(split.loss_curve_) == 6
     assert_array_equal(split.adam_state_.v, whole.adam_state_.v)
+    # A changed hyperparameter applies to the continued run.
+    faster = clone(split).set_params(max_iter=2).fit(X, y)
+    faster.set_params(learning_rate=0.1, max_iter=4).fit(X, y)
+    assert faster.t_ == whole.t_
+    assert not np.allclose(faster.coef_, whole.coef_)
     # Without warm_start the second fit starts again from scratch.
     cold = clone(split).set_params(warm_start=False, max_iter=4).fit(X, y)
     assert cold.t_ == 4 * int(np.ceil(len(y) / 32))
