@@ -23,33 +23,66 @@ def rst_table(report):
 
 
 def plot(report, path):
-    """Bar charts of the medians, one panel per case, saved to ``path``."""
+    """One panel per case (two for growth), saved to ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cases = report["cases"]
+    panels = []
+    for name, case in report["cases"].items():
+        if "series" in case:
+            panels += [(_lines, name, case, axis) for axis in case["series"]]
+        elif "paths" in case:
+            panels.append((_paths, name, case, None))
+        else:
+            panels.append((_bars, name, case, None))
     fig, axes = plt.subplots(
-        len(cases), 1, figsize=(7, 2.6 * len(cases)), squeeze=False
+        len(panels), 1, figsize=(7.5, 2.8 * len(panels)), squeeze=False
     )
-    for ax, (name, case) in zip(axes[:, 0], cases.items(), strict=True):
-        names = list(case["results"])
-        medians = [case["results"][n]["median"] for n in names]
-        colors = ["tab:blue" if _is_skadam(n) else "tab:gray" for n in names]
-        ax.barh(names, medians, color=colors)
-        ax.invert_yaxis()
-        ax.set_xscale("log")
-        ax.set_xlabel(f"median {case['unit']} (log scale; blue: skadam)")
-        ax.set_title(name)
-    title = "skadam benchmarks" + (
-        " (--quick: meaningless sizes)" if report["quick"] else ""
-    )
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    for ax, (draw, name, case, axis) in zip(axes[:, 0], panels, strict=True):
+        draw(ax, name, case, axis)
+    quick = " (--quick: toy sizes, meaningless numbers)" if report["quick"] else ""
+    fig.suptitle("skadam benchmarks" + quick)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.savefig(path, dpi=100)
     plt.close(fig)
 
 
+def _bars(ax, name, case, _):
+    names = list(case["results"])
+    medians = [case["results"][n]["median"] for n in names]
+    colors = ["tab:blue" if _is_skadam(n) else "tab:gray" for n in names]
+    ax.barh(names, medians, color=colors)
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_xlabel(f"median {case['unit']} (log scale; blue: skadam)")
+    ax.set_title(name)
+
+
+def _lines(ax, name, case, axis):
+    for label, points in case["series"][axis].items():
+        xs, ys = zip(*points, strict=True)
+        ax.loglog(xs, ys, "o-", label=label)
+    ax.set_xlabel(axis)
+    ax.set_ylabel(case["unit"])
+    ax.legend(fontsize=7)
+    ax.set_title(f"{name}: fit time against {axis}")
+
+
+def _paths(ax, name, case, _):
+    for label, path in case["paths"].items():
+        xs = [p["seconds"] for p in path]
+        ys = [max(p["subopt"], 1e-12) for p in path]
+        ax.loglog(xs, ys, "o-", label=label)
+    ax.axhline(case["params"]["target"], color="k", lw=0.8, ls="--")
+    ax.set_xlabel("fit time (s)")
+    ax.set_ylabel("relative suboptimality")
+    ax.legend(fontsize=7)
+    ax.set_title(name)
+
+
 def _is_skadam(name):
-    return name.startswith(("adam", "minimize", "numpy_scratch", "skadam"))
+    label = name.split(":")[-1]
+    return label.startswith(("adam", "minimize", "numpy_scratch", "skadam"))

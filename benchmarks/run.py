@@ -28,6 +28,10 @@ from benchmarks.report import plot, rst_table
 CASES = {
     "overhead": "benchmarks.case_overhead",
     "large": "benchmarks.case_large",
+    "estimators": "benchmarks.case_estimators",
+    "optimum": "benchmarks.case_optimum",
+    "memory": "benchmarks.case_memory",
+    "growth": "benchmarks.case_growth",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
