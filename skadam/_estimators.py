@@ -388,7 +388,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Best of ``validation_scores_``; its coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
@@ -623,7 +623,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Best of ``validation_scores_``; its coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features seen during ``fit``, when ``X`` has string
         column names.
 
