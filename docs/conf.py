@@ -19,6 +19,8 @@ from pathlib import Path
 # Document the skadam of this checkout, not an installed copy.
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Local helpers (the gallery's sort key).
+sys.path.insert(0, str(ROOT / "docs" / "_ext"))
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 import skadam  # noqa: E402
@@ -92,7 +94,7 @@ sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": "/plot_",
-    "within_subsection_order": "FileNameSortKey",
+    "within_subsection_order": "gallery_order.GalleryOrder",
     "doc_module": ("skadam",),
     "backreferences_dir": "generated/backreferences",
     "image_scrapers": ("matplotlib",),
