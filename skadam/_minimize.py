@@ -603,6 +603,9 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     box = _prepare_bounds(bounds, x.size, x.dtype)
     if box is not None:
         np.clip(x, box[0], box[1], out=x)
+    if not np.isfinite(x).all():
+        i = np.flatnonzero(~np.isfinite(x))[0]
+        raise ValueError(f"x0 must be finite (inside the bounds); x0[{i}] is {x[i]}.")
     rel_step = opts["finite_diff_rel_step"]
     if rel_step is not None and rel_step.size not in (1, x.size):
         raise ValueError(
@@ -671,8 +674,9 @@ def adam_minimize(
         it without affecting the run or the result.
     x0 : ndarray of shape (n,)
         Starting point. It is copied (never modified); float32 stays float32,
-        any other dtype (integers included) becomes float64. It may be omitted
-        only by :func:`scipy.optimize.minimize_scalar` (see Notes).
+        any other dtype (integers included) becomes float64. It must be
+        finite once clipped into the bounds (``ValueError`` otherwise). It may
+        be omitted only by :func:`scipy.optimize.minimize_scalar` (see Notes).
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     jac : callable, True or None, default=None

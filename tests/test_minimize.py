@@ -680,6 +680,20 @@ def test_no_variables(jac):
     assert (res.success, res.nit, res.fun, res.x.shape) == (True, 0, 1.5, (0,))
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("jac", [None, g_quad])
+def test_non_finite_x0_raises(value, jac):
+    fun = Counted(f_quad)
+    with pytest.raises(ValueError, match=r"x0 must be finite.*x0\[1\]"):
+        run(fun, x0=[0.0, value, 0.0], jac=jac)
+    assert fun.calls == 0
+
+
+def test_infinite_x0_clipped_to_a_finite_bound_is_fine():
+    res = run(f_quad, x0=[np.inf, 0.0, 0.0], jac=g_quad, bounds=[(None, 0.0)] * 3)
+    assert res.success and res.x[0] == 0.0
+
+
 def test_x0_is_never_modified():
     x0 = np.array([5.0, 5.0, 5.0])
     res = minimize(
@@ -885,8 +899,7 @@ def test_memory_does_not_grow_with_the_iterations(options):
     n = 50_000
     center = np.linspace(-1.0, 1.0, n)
 
-    def peak(maxiter):
-        tracemalloc.start()
+    def run_for(maxiter):
         minimize(
             lambda x: float((x - center) @ (x - center)),
             np.zeros(n),
@@ -894,10 +907,15 @@ def test_memory_does_not_grow_with_the_iterations(options):
             jac=lambda x: 2.0 * (x - center),
             options={"maxiter": maxiter, "gtol": 0.0, **options},
         )
+
+    def peak(maxiter):
+        tracemalloc.start()
+        run_for(maxiter)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return peak / (8 * n)
 
+    run_for(1)  # untraced warm-up: imports and compiled kernels
     # About ten arrays the size of x at once (iterate, next iterate, gradient,
     # moments, scratch, and the user's temporaries), however long it runs.
     short, long = peak(3), peak(40)
