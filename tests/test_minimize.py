@@ -476,6 +476,25 @@ def test_maxiter():
     assert res.nit == 7
 
 
+@pytest.mark.parametrize("method", [adam_minimize, "BFGS"])
+def test_maxiter_zero_evaluates_x0_only(method):
+    # As BFGS does: no update, f and the gradient at x0, status 1.
+    fun, jac, seen = Counted(f_quad), Counted(g_quad), []
+    res = minimize(
+        fun,
+        [0.0, 0.0, 0.0],
+        jac=jac,
+        method=method,
+        callback=seen.append,
+        options={"maxiter": 0},
+    )
+    assert (res.success, res.status, res.nit, seen) == (False, 1, 0, [])
+    assert_array_equal(res.x, np.zeros(3))
+    assert res.fun == f_quad(np.zeros(3))
+    assert_array_equal(res.jac, g_quad(np.zeros(3)))
+    assert (res.nfev, res.njev) == (fun.calls, jac.calls) == (1, 1)
+
+
 def record_new_style(seen):
     def callback(intermediate_result):
         seen.append(intermediate_result)
