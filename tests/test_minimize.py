@@ -206,6 +206,19 @@ def test_args_reach_fun_and_jac():
         assert len(recorded) == 1 and recorded[0] is center
 
 
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_args_that_are_not_a_tuple_are_one_argument(call):
+    # SciPy wraps a non-tuple args as (args,); a direct call does the same.
+    center = np.array([3.0, -1.0, 2.0])
+    fun = Counted(f_quad)
+    if call == "minimize":
+        res = run(fun, jac=g_quad, args=center)
+    else:
+        res = adam_minimize(fun, np.zeros(3), args=center, jac=g_quad, **FAST)
+    assert_allclose(res.x, center, atol=1e-4)
+    assert all(len(a) == 1 and a[0] is center for a in fun.args)
+
+
 def test_minimize_inside_the_objective():
     # Each outer evaluation runs an inner Adam; neither disturbs the other.
     def inner_min(shift):
