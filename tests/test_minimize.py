@@ -747,6 +747,22 @@ def test_integer_x0_gives_floats(call):
     assert_allclose(res.x, CENTER, atol=1e-4)
 
 
+@pytest.mark.parametrize("x0", [0.0, 0, np.array(0.0), [0.0], (0.0,), np.float32(0)])
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_scalar_like_x0_gives_one_variable(x0, call):
+    def fun(x):
+        return float((x[0] - 2.0) ** 2)
+
+    if call == "minimize":
+        res = minimize(fun, x0, method=adam_minimize, options=FAST)
+    else:
+        res = adam_minimize(fun, x0, **FAST)
+    assert res.x.shape == res.jac.shape == (1,)
+    expected = np.float32 if isinstance(x0, np.float32) else np.float64
+    assert res.x.dtype == expected
+    assert_allclose(res.x, [2.0], atol=1e-3)
+
+
 def test_float32_x0_keeps_its_dtype():
     res = run(
         f_quad,
