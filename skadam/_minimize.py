@@ -6,6 +6,7 @@ This module speaks SciPy: it normalises ``fun``/``jac``/``args``/``bounds``/
 it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 """
 
+import difflib
 import inspect
 import math
 import os
@@ -82,7 +83,7 @@ def _check_options(options):
     unknown = sorted(set(options) - set(_DEFAULTS))
     if unknown:
         warnings.warn(
-            f"Unknown solver options: {', '.join(unknown)}",
+            f"Unknown solver options: {', '.join(map(_with_hint, unknown))}",
             OptimizeWarning,
             stacklevel=_user_stacklevel(),
         )
@@ -102,6 +103,29 @@ def _check_options(options):
         _check_tolerance(name, opts[name])
     opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+# Names other libraries use for skadam's options; None where a close name
+# would mislead (L-BFGS-B's eps is a step size, BFGS's return_all a history).
+_ALIASES = {
+    "lr": "learning_rate",
+    "alpha": "learning_rate",
+    "step_size": "learning_rate",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
+    "max_iter": "maxiter",
+    "eps": None,
+    "return_all": None,
+}
+
+
+def _with_hint(name):
+    """``name``, with the option probably meant (``lr (did you mean ...?)``)."""
+    if name in _ALIASES:
+        meant = _ALIASES[name]
+    else:
+        meant = next(iter(difflib.get_close_matches(name, _DEFAULTS, n=1)), None)
+    return f"{name} (did you mean {meant}?)" if meant else name
 
 
 def _is_flag(value, top):

@@ -773,6 +773,20 @@ def test_float32_x0_keeps_its_dtype():
     assert res.success and res.x.dtype == np.float32
 
 
+@pytest.mark.parametrize(
+    "name, meant",
+    [
+        ("lr", "learning_rate"),
+        ("beta1", "beta_1"),
+        ("max_iter", "maxiter"),
+        ("gtl", "gtol"),
+    ],
+)
+def test_unknown_option_warning_suggests_the_option_meant(name, meant):
+    with pytest.warns(OptimizeWarning, match=rf"{name} \(did you mean {meant}\?\)"):
+        run(f_quad, jac=g_quad, options={name: 1, "maxiter": 1})
+
+
 def test_unknown_option_warns_with_its_name():
     with pytest.warns(OptimizeWarning, match="learning_rat"):
         run(f_quad, jac=g_quad, options={"learning_rat": 0.1, "maxiter": 3})
