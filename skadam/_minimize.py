@@ -735,7 +735,10 @@ def adam_minimize(
         not stop the run). Any other exception propagates, as from ``fun``.
     **options
         The options below (Other Parameters), e.g. ``minimize(options=...)``;
-        ``minimize(tol=...)`` arrives as ``options["tol"]``.
+        ``minimize(tol=...)`` arrives as ``options["tol"]``. An unknown name
+        is ignored with an ``OptimizeWarning`` that names it (and the option
+        probably meant), as SciPy's own methods warn; a known option with a
+        bad value raises a ``ValueError`` that names it.
 
     Returns
     -------
