@@ -391,9 +391,12 @@ def _in_dtype(lb, ub, dtype):
     Only float32 rounds: a float32 bound could otherwise lie just outside the
     float64 bound the user gave. A fixed variable keeps the nearest value.
     """
+    if dtype == lb.dtype:
+        return lb, ub
     low, high = lb.astype(dtype), ub.astype(dtype)
-    low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
-    high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
+    with np.errstate(under="ignore"):  # the step next to 0 is subnormal
+        low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
+        high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
     crossed = low > high
     low[crossed] = high[crossed] = lb[crossed].astype(dtype)
     return low, high

@@ -313,6 +313,20 @@ def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
     assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bounds_raise_no_floating_point_errors(dtype):
+    # Users may run with np.seterr(all="raise"); skadam's own arithmetic on
+    # zero and infinite bounds must not trip it.
+    with np.errstate(all="raise"):
+        res = run(
+            f_quad,
+            x0=np.zeros(3, dtype=dtype),
+            bounds=[(0.0, np.inf), (-np.inf, 0.0), (0.0, 0.0)],
+        )
+    assert res.success
+    assert_allclose(res.x, [1.0, -2.0, 0.0], atol=1e-3)
+
+
 def test_float32_iterates_respect_float64_bounds():
     # 0.1 has no float32 value; the nearest one, 0.10000000149, is infeasible.
     seen = []
