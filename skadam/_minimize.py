@@ -264,8 +264,10 @@ def _combined_function(fun, jac):
         return fun
     owner = getattr(jac, "__self__", None)
     inner = getattr(owner, "fun", None)
+    # SciPy's class is private: recognise it by name, not by import.
     if (
         owner is fun
+        and type(owner).__name__ == "MemoizeJac"
         and getattr(jac, "__name__", "") == "derivative"
         and callable(inner)
     ):

@@ -90,6 +90,24 @@ def test_jac_true_calls_the_combined_function_once_per_point():
     assert res.fun == f_quad(res.x)
 
 
+def test_a_users_own_derivative_method_is_a_plain_jac():
+    # An object with fun and derivative methods, passed as fun and jac,
+    # is not SciPy's jac=True wrapper: derivative is the gradient.
+    class Model:
+        def __call__(self, x):
+            return f_quad(x)
+
+        def fun(self, x):
+            raise AssertionError("fun is not the objective here")
+
+        def derivative(self, x):
+            return g_quad(x)
+
+    model = Model()
+    res = run(model, jac=model.derivative)
+    assert res.success and res.nfev == 1 and res.njev == res.nit + 1
+
+
 def test_jac_true_when_called_directly():
     fg = Counted(fg_quad)
     res = adam_minimize(fg, np.zeros(3), jac=True, **FAST)
