@@ -215,11 +215,13 @@ class _Objective:
         self.nfev += 1
         self.njev += 1
         out = self.combined(x.copy(), *self.args)
-        if not (isinstance(out, tuple | list) and len(out) == 2):
+        try:
+            f, g = out
+        except (TypeError, ValueError):
             raise ValueError(
                 f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
-            )
-        return _scalar(out[0]), _gradient(out[1], x)
+            ) from None
+        return _scalar(f), _gradient(g, x)
 
     def _evaluate_fd(self, x, need_f):
         """Forward differences; every point evaluated lies inside the bounds."""
