@@ -625,11 +625,8 @@ def _verbose(result):
     print(f"         Gradient evaluations: {result.njev}")
 
 
-def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
-    """Normalise the inputs, run Adam, and build the result."""
-    opts, adam = _check_options(options)
-    _refuse_constraints(constraints)
-    args = args if isinstance(args, tuple) else (args,)
+def _start(x0, bounds):
+    """The starting point, projected into the box, and the box (or None)."""
     x = _prepare_x0(x0)
     box = _prepare_bounds(bounds, x.size, x.dtype)
     if box is not None:
@@ -637,6 +634,15 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     if not np.isfinite(x).all():
         i = np.flatnonzero(~np.isfinite(x))[0]
         raise ValueError(f"x0 must be finite (inside the bounds); x0[{i}] is {x[i]}.")
+    return x, box
+
+
+def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
+    """Normalise the inputs, run Adam, and build the result."""
+    opts, adam = _check_options(options)
+    _refuse_constraints(constraints)
+    args = args if isinstance(args, tuple) else (args,)
+    x, box = _start(x0, bounds)
     rel_step = opts["finite_diff_rel_step"]
     if rel_step is not None and rel_step.size not in (1, x.size):
         raise ValueError(
