@@ -6,6 +6,7 @@ This module speaks SciPy: it normalises ``fun``/``jac``/``args``/``bounds``/
 it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 """
 
+import difflib
 import inspect
 import math
 import os
@@ -82,7 +83,7 @@ def _check_options(options):
     unknown = sorted(set(options) - set(_DEFAULTS))
     if unknown:
         warnings.warn(
-            f"Unknown solver options: {', '.join(unknown)}",
+            f"Unknown solver options: {', '.join(map(_with_hint, unknown))}",
             OptimizeWarning,
             stacklevel=_user_stacklevel(),
         )
@@ -102,6 +103,29 @@ def _check_options(options):
         _check_tolerance(name, opts[name])
     opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+# Names other libraries use for skadam's options; None where a close name
+# would mislead (L-BFGS-B's eps is a step size, BFGS's return_all a history).
+_ALIASES = {
+    "lr": "learning_rate",
+    "alpha": "learning_rate",
+    "step_size": "learning_rate",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
+    "max_iter": "maxiter",
+    "eps": None,
+    "return_all": None,
+}
+
+
+def _with_hint(name):
+    """``name``, with the option probably meant (``lr (did you mean ...?)``)."""
+    if name in _ALIASES:
+        meant = _ALIASES[name]
+    else:
+        meant = next(iter(difflib.get_close_matches(name, _DEFAULTS, n=1)), None)
+    return f"{name} (did you mean {meant}?)" if meant else name
 
 
 def _is_flag(value, top):
@@ -191,11 +215,13 @@ class _Objective:
         self.nfev += 1
         self.njev += 1
         out = self.combined(x.copy(), *self.args)
-        if not (isinstance(out, tuple | list) and len(out) == 2):
+        try:
+            f, g = out
+        except (TypeError, ValueError):
             raise ValueError(
                 f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
-            )
-        return _scalar(out[0]), _gradient(out[1], x)
+            ) from None
+        return _scalar(f), _gradient(g, x)
 
     def _evaluate_fd(self, x, need_f):
         """Forward differences; every point evaluated lies inside the bounds."""
@@ -240,8 +266,10 @@ def _combined_function(fun, jac):
         return fun
     owner = getattr(jac, "__self__", None)
     inner = getattr(owner, "fun", None)
+    # SciPy's class is private: recognise it by name, not by import.
     if (
         owner is fun
+        and type(owner).__name__ == "MemoizeJac"
         and getattr(jac, "__name__", "") == "derivative"
         and callable(inner)
     ):
@@ -367,9 +395,12 @@ def _in_dtype(lb, ub, dtype):
     Only float32 rounds: a float32 bound could otherwise lie just outside the
     float64 bound the user gave. A fixed variable keeps the nearest value.
     """
+    if dtype == lb.dtype:
+        return lb, ub
     low, high = lb.astype(dtype), ub.astype(dtype)
-    low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
-    high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
+    with np.errstate(under="ignore"):  # the step next to 0 is subnormal
+        low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
+        high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
     crossed = low > high
     low[crossed] = high[crossed] = lb[crossed].astype(dtype)
     return low, high
@@ -594,15 +625,24 @@ def _verbose(result):
     print(f"         Gradient evaluations: {result.njev}")
 
 
+def _start(x0, bounds):
+    """The starting point, projected into the box, and the box (or None)."""
+    x = _prepare_x0(x0)
+    box = _prepare_bounds(bounds, x.size, x.dtype)
+    if box is not None:
+        np.clip(x, box[0], box[1], out=x)
+    if not np.isfinite(x).all():
+        i = np.flatnonzero(~np.isfinite(x))[0]
+        raise ValueError(f"x0 must be finite (inside the bounds); x0[{i}] is {x[i]}.")
+    return x, box
+
+
 def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     """Normalise the inputs, run Adam, and build the result."""
     opts, adam = _check_options(options)
     _refuse_constraints(constraints)
     args = args if isinstance(args, tuple) else (args,)
-    x = _prepare_x0(x0)
-    box = _prepare_bounds(bounds, x.size, x.dtype)
-    if box is not None:
-        np.clip(x, box[0], box[1], out=x)
+    x, box = _start(x0, bounds)
     rel_step = opts["finite_diff_rel_step"]
     if rel_step is not None and rel_step.size not in (1, x.size):
         raise ValueError(
@@ -671,8 +711,9 @@ def adam_minimize(
         it without affecting the run or the result.
     x0 : ndarray of shape (n,)
         Starting point. It is copied (never modified); float32 stays float32,
-        any other dtype (integers included) becomes float64. It may be omitted
-        only by :func:`scipy.optimize.minimize_scalar` (see Notes).
+        any other dtype (integers included) becomes float64. It must be
+        finite once clipped into the bounds (``ValueError`` otherwise). It may
+        be omitted only by :func:`scipy.optimize.minimize_scalar` (see Notes).
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     jac : callable, True or None, default=None
@@ -707,7 +748,10 @@ def adam_minimize(
         not stop the run). Any other exception propagates, as from ``fun``.
     **options
         The options below (Other Parameters), e.g. ``minimize(options=...)``;
-        ``minimize(tol=...)`` arrives as ``options["tol"]``.
+        ``minimize(tol=...)`` arrives as ``options["tol"]``. An unknown name
+        is ignored with an ``OptimizeWarning`` that names it (and the option
+        probably meant), as SciPy's own methods warn; a known option with a
+        bad value raises a ``ValueError`` that names it.
 
     Returns
     -------

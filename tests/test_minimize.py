@@ -90,6 +90,24 @@ def test_jac_true_calls_the_combined_function_once_per_point():
     assert res.fun == f_quad(res.x)
 
 
+def test_a_users_own_derivative_method_is_a_plain_jac():
+    # An object with fun and derivative methods, passed as fun and jac,
+    # is not SciPy's jac=True wrapper: derivative is the gradient.
+    class Model:
+        def __call__(self, x):
+            return f_quad(x)
+
+        def fun(self, x):
+            raise AssertionError("fun is not the objective here")
+
+        def derivative(self, x):
+            return g_quad(x)
+
+    model = Model()
+    res = run(model, jac=model.derivative)
+    assert res.success and res.nfev == 1 and res.njev == res.nit + 1
+
+
 def test_jac_true_when_called_directly():
     fg = Counted(fg_quad)
     res = adam_minimize(fg, np.zeros(3), jac=True, **FAST)
@@ -206,6 +224,19 @@ def test_args_reach_fun_and_jac():
         assert len(recorded) == 1 and recorded[0] is center
 
 
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_args_that_are_not_a_tuple_are_one_argument(call):
+    # SciPy wraps a non-tuple args as (args,); a direct call does the same.
+    center = np.array([3.0, -1.0, 2.0])
+    fun = Counted(f_quad)
+    if call == "minimize":
+        res = run(fun, jac=g_quad, args=center)
+    else:
+        res = adam_minimize(fun, np.zeros(3), args=center, jac=g_quad, **FAST)
+    assert_allclose(res.x, center, atol=1e-4)
+    assert all(len(a) == 1 and a[0] is center for a in fun.args)
+
+
 def test_minimize_inside_the_objective():
     # Each outer evaluation runs an inner Adam; neither disturbs the other.
     def inner_min(shift):
@@ -298,6 +329,20 @@ def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
     assert res.nfev == fun.calls == (res.nit + 1) * 3
     assert res.jac[0] == 0.0
     assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bounds_raise_no_floating_point_errors(dtype):
+    # Users may run with np.seterr(all="raise"); skadam's own arithmetic on
+    # zero and infinite bounds must not trip it.
+    with np.errstate(all="raise"):
+        res = run(
+            f_quad,
+            x0=np.zeros(3, dtype=dtype),
+            bounds=[(0.0, np.inf), (-np.inf, 0.0), (0.0, 0.0)],
+        )
+    assert res.success
+    assert_allclose(res.x, [1.0, -2.0, 0.0], atol=1e-3)
 
 
 def test_float32_iterates_respect_float64_bounds():
@@ -474,6 +519,25 @@ def test_maxiter():
     res = run(f_quad, jac=g_quad, options={"maxiter": 7})
     assert (res.success, res.status, res.message) == (False, 1, MAXITER_MESSAGE)
     assert res.nit == 7
+
+
+@pytest.mark.parametrize("method", [adam_minimize, "BFGS"])
+def test_maxiter_zero_evaluates_x0_only(method):
+    # As BFGS does: no update, f and the gradient at x0, status 1.
+    fun, jac, seen = Counted(f_quad), Counted(g_quad), []
+    res = minimize(
+        fun,
+        [0.0, 0.0, 0.0],
+        jac=jac,
+        method=method,
+        callback=seen.append,
+        options={"maxiter": 0},
+    )
+    assert (res.success, res.status, res.nit, seen) == (False, 1, 0, [])
+    assert_array_equal(res.x, np.zeros(3))
+    assert res.fun == f_quad(np.zeros(3))
+    assert_array_equal(res.jac, g_quad(np.zeros(3)))
+    assert (res.nfev, res.njev) == (fun.calls, jac.calls) == (1, 1)
 
 
 def record_new_style(seen):
@@ -680,6 +744,20 @@ def test_no_variables(jac):
     assert (res.success, res.nit, res.fun, res.x.shape) == (True, 0, 1.5, (0,))
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("jac", [None, g_quad])
+def test_non_finite_x0_raises(value, jac):
+    fun = Counted(f_quad)
+    with pytest.raises(ValueError, match=r"x0 must be finite.*x0\[1\]"):
+        run(fun, x0=[0.0, value, 0.0], jac=jac)
+    assert fun.calls == 0
+
+
+def test_infinite_x0_clipped_to_a_finite_bound_is_fine():
+    res = run(f_quad, x0=[np.inf, 0.0, 0.0], jac=g_quad, bounds=[(None, 0.0)] * 3)
+    assert res.success and res.x[0] == 0.0
+
+
 def test_x0_is_never_modified():
     x0 = np.array([5.0, 5.0, 5.0])
     res = minimize(
@@ -701,6 +779,22 @@ def test_integer_x0_gives_floats(call):
     assert_allclose(res.x, CENTER, atol=1e-4)
 
 
+@pytest.mark.parametrize("x0", [0.0, 0, np.array(0.0), [0.0], (0.0,), np.float32(0)])
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_scalar_like_x0_gives_one_variable(x0, call):
+    def fun(x):
+        return float((x[0] - 2.0) ** 2)
+
+    if call == "minimize":
+        res = minimize(fun, x0, method=adam_minimize, options=FAST)
+    else:
+        res = adam_minimize(fun, x0, **FAST)
+    assert res.x.shape == res.jac.shape == (1,)
+    expected = np.float32 if isinstance(x0, np.float32) else np.float64
+    assert res.x.dtype == expected
+    assert_allclose(res.x, [2.0], atol=1e-3)
+
+
 def test_float32_x0_keeps_its_dtype():
     res = run(
         f_quad,
@@ -709,6 +803,20 @@ def test_float32_x0_keeps_its_dtype():
         options={**FAST, "gtol": 1e-3},
     )
     assert res.success and res.x.dtype == np.float32
+
+
+@pytest.mark.parametrize(
+    "name, meant",
+    [
+        ("lr", "learning_rate"),
+        ("beta1", "beta_1"),
+        ("max_iter", "maxiter"),
+        ("gtl", "gtol"),
+    ],
+)
+def test_unknown_option_warning_suggests_the_option_meant(name, meant):
+    with pytest.warns(OptimizeWarning, match=rf"{name} \(did you mean {meant}\?\)"):
+        run(f_quad, jac=g_quad, options={name: 1, "maxiter": 1})
 
 
 def test_unknown_option_warns_with_its_name():
@@ -885,8 +993,7 @@ def test_memory_does_not_grow_with_the_iterations(options):
     n = 50_000
     center = np.linspace(-1.0, 1.0, n)
 
-    def peak(maxiter):
-        tracemalloc.start()
+    def run_for(maxiter):
         minimize(
             lambda x: float((x - center) @ (x - center)),
             np.zeros(n),
@@ -894,10 +1001,15 @@ def test_memory_does_not_grow_with_the_iterations(options):
             jac=lambda x: 2.0 * (x - center),
             options={"maxiter": maxiter, "gtol": 0.0, **options},
         )
+
+    def peak(maxiter):
+        tracemalloc.start()
+        run_for(maxiter)
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
         return peak / (8 * n)
 
+    run_for(1)  # untraced warm-up: imports and compiled kernels
     # About ten arrays the size of x at once (iterate, next iterate, gradient,
     # moments, scratch, and the user's temporaries), however long it runs.
     short, long = peak(3), peak(40)
