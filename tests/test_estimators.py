@@ -597,3 +597,21 @@ def test_fit_allocates_little_beyond_x():
     tracemalloc.stop()
     assert model.t_ == 2 * int(np.ceil(50_000 / 512))  # minibatches were used
     assert peak <= 0.1 * X.nbytes
+
+
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_optimum_without_intercept(Estimator):
+    X, y = load("iris")
+    n, alpha = len(y), 1e-2
+    if Estimator is AdamLinearRegressor:
+        reference = Ridge(alpha=n * alpha, fit_intercept=False).fit(X, y)
+        objective = regression_objective
+    else:
+        reference = LogisticRegression(
+            C=1 / (n * alpha), fit_intercept=False, tol=1e-12, max_iter=10_000
+        ).fit(X, y)
+        objective = logistic_objective
+    model = Estimator(alpha=alpha, fit_intercept=False, **EXACT).fit(X, y)
+    assert_array_equal(model.intercept_, 0.0)
+    best = objective(reference, X, y, alpha)
+    assert objective(model, X, y, alpha) <= best * (1 + 1e-4)
