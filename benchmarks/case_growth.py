@@ -70,7 +70,13 @@ def run(quick):
         ratio.update(ratios(results, f"{name}@d={ds[-1]}", [f"{name}@d={ds[0]}"]))
     return {
         "unit": UNIT,
-        "params": {"ns": ns, "ds": ds, "n_fixed": n_fixed, "d_fixed": d_fixed},
+        "params": {
+            "ns": ns,
+            "ds": ds,
+            "n_fixed": n_fixed,
+            "d_fixed": d_fixed,
+            "repeats": 1,
+        },
         "results": results,
         "ratios": ratio,
         "series": series,
