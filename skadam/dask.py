@@ -1,0 +1,359 @@
+"""Run skadam on a Dask cluster (optional; install ``skadam[dask]``).
+
+``import skadam`` never imports Dask; importing this module does.  It adds two
+small pieces to what Dask and dask-ml already provide:
+
+- :class:`DaskLinearObjective`: the loss and gradient of a linear model
+  (:mod:`skadam._loss`) over data kept on the workers, evaluated as one
+  reduction per call, so that
+  ``scipy.optimize.minimize(objective, x0, method=adam_minimize, jac=True)``
+  takes one round trip to the cluster per Adam step;
+  :func:`fit_full_batch` runs that for an estimator and sets its fitted
+  attributes.
+- :class:`Incremental`: :class:`dask_ml.wrappers.Incremental` that refuses an
+  ``X`` chunked along its columns.  dask-ml's own wrapper hands each call of
+  ``partial_fit`` only the first column block, which trains a model on a
+  subset of the features without any error.
+
+Block-wise training (``Incremental``) and hyperparameter searches
+(``joblib.parallel_backend("dask")``) need nothing else from skadam: see the
+"Scaling out" page of the user guide.
+"""
+
+import dask
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+from distributed import default_client
+from dask_ml.wrappers import Incremental as _DaskMLIncremental
+from sklearn.preprocessing import label_binarize
+
+from ._loss import LinearLoss
+
+__all__ = ["DaskLinearObjective", "Incremental", "check_row_chunks", "fit_full_batch"]
+
+_LOSSES = ("squared", "binary_logistic", "multinomial")
+
+
+def check_row_chunks(X, y=None):
+    """Raise a ``ValueError`` unless ``X`` is chunked along its rows only.
+
+    Parameters
+    ----------
+    X : dask.array.Array, dask.dataframe.DataFrame or array-like
+        The design matrix.  Dask DataFrames are partitioned by rows, and
+        in-memory arrays are a single block, so only 2-D Dask arrays are
+        checked.
+    y : dask.array.Array or array-like, optional
+        The targets; a Dask array must not be chunked along its columns
+        either.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` or ``y`` has more than one block along axis 1.  The message
+        names the column chunks and gives the fix, ``X.rechunk({1: -1})``.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from skadam.dask import check_row_chunks
+    >>> X = da.zeros((100, 6), chunks=(50, 3))
+    >>> check_row_chunks(X)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: X is chunked along its columns (column chunks (3, 3)): ...
+    >>> check_row_chunks(X.rechunk({1: -1}))
+    """
+    for name, arr in (("X", X), ("y", y)):
+        if isinstance(arr, da.Array) and arr.ndim == 2 and arr.numblocks[1] > 1:
+            raise ValueError(
+                f"{name} is chunked along its columns (column chunks "
+                f"{arr.chunks[1]}): each block must hold all the columns, or "
+                f"block-wise training sees only some features. Use "
+                f"{name}.rechunk({{1: -1}}) first."
+            )
+
+
+class Incremental(_DaskMLIncremental):
+    """:class:`dask_ml.wrappers.Incremental` that checks how ``X`` is chunked.
+
+    Same parameters, methods and behaviour as dask-ml's wrapper: ``fit`` makes
+    one pass over the blocks of a Dask array or DataFrame, calling the
+    wrapped estimator's ``partial_fit`` on one block at a time on the
+    workers; ``partial_fit`` continues from the current state, so a loop of
+    ``partial_fit`` calls makes several epochs.  ``fit`` and ``partial_fit``
+    first call :func:`check_row_chunks`, so that an ``X`` chunked along its
+    columns raises a ``ValueError`` instead of training on its first column
+    block only.
+
+    Examples
+    --------
+    >>> import dask.array as da
+    >>> from sklearn.linear_model import SGDRegressor
+    >>> from skadam.dask import Incremental
+    >>> X = da.ones((40, 4), chunks=(10, 2))
+    >>> y = da.ones(40, chunks=10)
+    >>> Incremental(SGDRegressor()).fit(X, y)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: X is chunked along its columns (column chunks (2, 2)): ...
+    """
+
+    def fit(self, X, y=None, **fit_params):
+        check_row_chunks(X, y)
+        return super().fit(X, y, **fit_params)
+
+    def partial_fit(self, X, y=None, **fit_params):
+        check_row_chunks(X, y)
+        return super().partial_fit(X, y, **fit_params)
+
+
+class DaskLinearObjective:
+    """Loss and gradient of a linear model over data kept on a Dask cluster.
+
+    The rows of ``X``, the encoded targets and the sample weights are computed
+    once and kept in the workers' memory, one piece per row block.  Each call
+    sends ``coef`` to the workers, evaluates
+    :meth:`skadam._loss.LinearLoss.weighted_sums` on every block where it
+    lives, and gathers the per-block sums: one round trip per call, whatever
+    the number of blocks.  The sums are then normalised and penalised on the
+    client, giving the estimators' objective::
+
+        f(coef) = (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+
+    with the intercept (last column of ``coef``) not penalised.
+
+    Parameters
+    ----------
+    X : dask.array.Array or dask.dataframe.DataFrame of shape (n_samples, n_features)
+        Chunked along the rows only.  In-memory arrays are accepted and sent
+        to the cluster as one block.
+    y : dask.array.Array or dask.dataframe.Series
+        Real targets of shape ``(n_samples,)`` or ``(n_samples, n_outputs)``
+        for ``loss="squared"``; class labels of shape ``(n_samples,)`` for
+        the logistic losses.
+    loss : {"squared", "binary_logistic", "multinomial"}, default="squared"
+        The per-sample loss, as in :mod:`skadam._loss`.
+    alpha : float, default=0.0
+        L2 penalty on the weights.
+    fit_intercept : bool, default=True
+        Whether ``coef`` ends with an (unpenalised) intercept column.
+    sample_weight : dask.array.Array of shape (n_samples,), default=None
+        Non-negative weights ``s``; None means all ones.
+    classes : array-like, default=None
+        The class labels, sorted (logistic losses only).  For
+        ``"binary_logistic"`` the second class is the positive one.  None
+        computes them from ``y`` (one pass over the data).
+    client : distributed.Client, default=None
+        The client to run on; None uses the default client.
+
+    Attributes
+    ----------
+    coef_shape : tuple of int
+        Shape ``(n_outputs, n_features + fit_intercept)`` of the packed
+        coefficients; ``__call__`` takes them flattened.
+    classes : ndarray or None
+        The class labels (logistic losses), else None.
+    weight_sum : float
+        ``sum(s)`` over all rows.
+    n_blocks : int
+        Number of row blocks kept on the workers.
+
+    See Also
+    --------
+    fit_full_batch : Fit an estimator with this objective.
+    skadam.adam_minimize : The minimizer to run on it.
+
+    Notes
+    -----
+    ``X`` and ``y`` are computed when the objective is created, and the
+    blocks stay in the workers' memory until :meth:`close` is called (or the
+    ``with`` block ends), so the cluster must hold the data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import dask.array as da
+    >>> from distributed import Client, LocalCluster
+    >>> from scipy.optimize import minimize
+    >>> from skadam import adam_minimize
+    >>> from skadam.dask import DaskLinearObjective
+    >>> cluster = LocalCluster(n_workers=1, processes=False,
+    ...                        dashboard_address="127.0.0.1:0",
+    ...                        worker_dashboard_address="127.0.0.1:0")
+    >>> client = Client(cluster)
+    >>> X = da.from_array(np.arange(20.0).reshape(10, 2) / 10, chunks=(5, 2))
+    >>> y = X @ da.from_array(np.array([1.0, -1.0])) + 0.5
+    >>> with DaskLinearObjective(X, y, loss="squared") as objective:
+    ...     result = minimize(objective, np.zeros(3), method=adam_minimize,
+    ...                       jac=True, options={"learning_rate": 0.1,
+    ...                                          "maxiter": 3000})
+    >>> objective.coef_shape
+    (1, 3)
+    >>> bool(result.fun < 1e-4)
+    True
+    >>> client.close(); cluster.close()
+    """
+
+    def __init__(
+        self,
+        X,
+        y,
+        *,
+        loss="squared",
+        alpha=0.0,
+        fit_intercept=True,
+        sample_weight=None,
+        classes=None,
+        client=None,
+    ):
+        if loss not in _LOSSES:
+            raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}.")
+        self.client = default_client() if client is None else client
+        self.alpha = float(alpha)
+        self.loss = LinearLoss(loss, fit_intercept)
+        X, y, sample_weight = _aligned_arrays(X, y, sample_weight)
+        if loss == "squared":
+            self.classes = None
+            n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        else:
+            self.classes = _check_classes(loss, y, classes)
+            n_outputs = 1 if loss == "binary_logistic" else len(self.classes)
+        self.coef_shape = self.loss.coef_shape(n_outputs, X.shape[1])
+        self._blocks = self.client.compute(
+            _prepared_blocks(X, y, sample_weight, loss, self.classes)
+        )
+        self.n_blocks = len(self._blocks)
+        self.weight_sum = _total_weight(self.client, self._blocks)
+
+    def __call__(self, coef):
+        """Return the objective and its gradient, both at ``coef``.
+
+        Parameters
+        ----------
+        coef : array-like of shape (n_outputs * (n_features + fit_intercept),)
+            Packed coefficients, flattened (any shape with that many
+            elements works; ``coef_shape`` is the 2-D layout).
+
+        Returns
+        -------
+        value : float
+        grad : ndarray of shape (coef.size,)
+        """
+        coef = np.asarray(coef, dtype=np.float64).reshape(self.coef_shape)
+        parts = self.client.gather(
+            self.client.map(
+                _block_sums, self._blocks, loss=self.loss, coef=coef, pure=False
+            )
+        )
+        loss_sum = sum(part[0] for part in parts)
+        grad = np.sum([part[1] for part in parts], axis=0)
+        penalty = self.loss.penalise(coef, grad, self.alpha, self.weight_sum)
+        return loss_sum / self.weight_sum + penalty, grad.ravel()
+
+    def close(self):
+        """Release the blocks kept on the workers."""
+        self.client.cancel(self._blocks)
+        self._blocks = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def _as_dask_array(data):
+    if isinstance(data, (dd.DataFrame, dd.Series)):
+        # Lengths make the row chunks known, so y can be aligned with X.
+        return data.to_dask_array(lengths=True)
+    return da.asarray(data)
+
+
+def _aligned_arrays(X, y, sample_weight):
+    """Return X, y and the weights as Dask arrays with the same row chunks."""
+    X, y = _as_dask_array(X), _as_dask_array(y)
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D, got shape {X.shape}.")
+    check_row_chunks(X, y)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]}.")
+    y = y.rechunk({0: X.chunks[0]})
+    if sample_weight is not None:
+        sample_weight = _as_dask_array(sample_weight)
+        if sample_weight.shape != (X.shape[0],):
+            raise ValueError(
+                f"sample_weight must have shape ({X.shape[0]},), "
+                f"got {sample_weight.shape}."
+            )
+        sample_weight = sample_weight.rechunk({0: X.chunks[0]})
+    return X, y, sample_weight
+
+
+def _check_classes(loss, y, classes):
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D for loss={loss!r}, got shape {y.shape}.")
+    if classes is None:
+        classes = da.unique(y).compute()
+    classes = np.asarray(classes)
+    if loss == "binary_logistic" and len(classes) != 2:
+        raise ValueError(f"binary_logistic needs 2 classes, got {classes!r}.")
+    if loss == "multinomial" and len(classes) < 2:
+        raise ValueError(f"multinomial needs at least 2 classes, got {classes!r}.")
+    return classes
+
+
+def _prepared_blocks(X, y, sample_weight, loss, classes):
+    """One delayed ``(X, Y, s)`` per row block, ``Y`` encoded for ``loss``."""
+    x_blocks = X.to_delayed().ravel()
+    y_blocks = y.to_delayed().ravel()
+    s_blocks = (
+        [None] * len(x_blocks)
+        if sample_weight is None
+        else sample_weight.to_delayed().ravel()
+    )
+    prepare = dask.delayed(_prepare_block, pure=True)
+    return [
+        prepare(xb, yb, sb, loss, classes)
+        for xb, yb, sb in zip(x_blocks, y_blocks, s_blocks, strict=True)
+    ]
+
+
+def _prepare_block(X, y, sample_weight, loss, classes):
+    """Validate one row block and encode its targets (runs on a worker)."""
+    X = np.asarray(X)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    X = X.astype(dtype, copy=False)
+    if loss == "squared":
+        Y = np.asarray(y, dtype=dtype).reshape(len(y), -1)
+    else:
+        unknown = np.setdiff1d(np.asarray(y), classes)
+        if unknown.size:
+            raise ValueError(f"y has labels {unknown!r} not in classes {classes!r}.")
+        Y = label_binarize(y, classes=classes).astype(dtype)
+    if sample_weight is not None:
+        sample_weight = np.asarray(sample_weight, dtype=dtype)
+    for name, arr in (("X", X), ("y", Y), ("sample_weight", sample_weight)):
+        if arr is not None and not np.isfinite(arr).all():
+            raise ValueError(f"{name} contains NaN or infinity.")
+    if sample_weight is not None and (sample_weight < 0).any():
+        raise ValueError("sample_weight must be non-negative.")
+    return X, Y, sample_weight
+
+
+def _block_weight(block):
+    X, _, sample_weight = block
+    return float(X.shape[0] if sample_weight is None else sample_weight.sum())
+
+
+def _total_weight(client, blocks):
+    total = sum(client.gather(client.map(_block_weight, blocks, pure=False)))
+    if not total > 0:
+        raise ValueError(f"The sample weights sum to {total}; it must be > 0.")
+    return total
+
+
+def _block_sums(block, loss, coef):
+    X, Y, sample_weight = block
+    return loss.weighted_sums(coef, X, Y, sample_weight)
