@@ -11,10 +11,13 @@ Three ways in:
 """
 
 from ._adam import Adam, AdamState
+from ._minimize import AdamMinimizer, adam_minimize
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Adam",
+    "AdamMinimizer",
     "AdamState",
+    "adam_minimize",
 ]

@@ -1,0 +1,600 @@
+"""Adam as a :func:`scipy.optimize.minimize` method.
+
+This module speaks SciPy: it normalises ``fun``/``jac``/``args``/``bounds``/
+``callback``, runs a deterministic Adam loop (the update itself lives in
+:mod:`skadam._adam`), counts evaluations of the user's functions, decides why
+it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
+"""
+
+import inspect
+import math
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
+
+from ._adam import Adam
+
+__all__ = ["AdamMinimizer", "adam_minimize"]
+
+_DEFAULTS = {
+    "learning_rate": 0.001,
+    "beta_1": 0.9,
+    "beta_2": 0.999,
+    "epsilon": 1e-8,
+    "bias_correction": True,
+    "amsgrad": False,
+    "weight_decay": 0.0,
+    "decoupled_weight_decay": False,
+    "maxiter": 10_000,
+    "gtol": 1e-5,
+    "ftol": 0.0,
+    "xtol": 0.0,
+    "disp": False,
+    "return_best": False,
+    "finite_diff_rel_step": None,
+}
+# The options that configure the update rule itself.
+_ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
+
+# Status codes (documented in adam_minimize's Notes).
+_CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
+_MESSAGES = {
+    _MAXITER: "Maximum number of iterations has been exceeded.",
+    _NONFINITE: (
+        "Stopped: the function value or the gradient is not finite at the next "
+        "iterate; the result is the last iterate where both were finite."
+    ),
+    _CALLBACK_STOP: "`callback` raised `StopIteration`.",
+}
+_CRITERIA = {
+    "gtol": "max |gradient| <= gtol",
+    "pgtol": "max |projected gradient| <= gtol",
+    "ftol": "|f change| <= ftol * max(|f|, 1)",
+    "xtol": "max |step| <= xtol",
+}
+
+
+def _resolve_tol(options):
+    """Map SciPy's ``tol`` onto ``gtol`` (as BFGS does) unless ``gtol`` is set."""
+    options = dict(options)
+    tol = options.pop("tol", None)
+    if tol is not None:
+        options.setdefault("gtol", tol)
+    return options
+
+
+def _check_options(options, stacklevel=5):
+    """Warn about unknown options and validate the known ones eagerly."""
+    unknown = sorted(set(options) - set(_DEFAULTS))
+    if unknown:
+        warnings.warn(
+            f"Unknown solver options: {', '.join(unknown)}",
+            OptimizeWarning,
+            stacklevel=stacklevel,
+        )
+    opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
+    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
+    maxiter = opts["maxiter"]
+    if isinstance(maxiter, bool) or not isinstance(maxiter, Integral) or maxiter < 0:
+        raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
+    for name in ("gtol", "ftol", "xtol"):
+        value = opts[name]
+        if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+            raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+    return opts, adam
+
+
+class _Objective:
+    """The user's ``fun``/``jac`` with ``args``, counting every call.
+
+    ``evaluate(x, need_f)`` returns ``(f, g)``; ``f`` is None when it was
+    neither needed nor obtained for free (a separate ``jac``).
+    """
+
+    def __init__(self, fun, jac, args, bounds, rel_step):
+        self.fun, self.args, self.nfev, self.njev = fun, args, 0, 0
+        self.bounds = bounds
+        combined = _combined_function(fun, jac)
+        if combined is not None:
+            self.combined, self.evaluate = combined, self._evaluate_combined
+        elif callable(jac):
+            self.jac, self.evaluate = jac, self._evaluate_jac
+        else:
+            self.rel_step, self.evaluate = rel_step, self._evaluate_fd
+
+    def value(self, x):
+        self.nfev += 1
+        return _scalar(self.fun(x, *self.args))
+
+    def _evaluate_jac(self, x, need_f):
+        self.njev += 1
+        g = np.asarray(self.jac(x, *self.args), dtype=x.dtype)
+        return (self.value(x) if need_f else None), g
+
+    def _evaluate_combined(self, x, need_f):
+        self.nfev += 1
+        self.njev += 1
+        f, g = self.combined(x, *self.args)
+        return _scalar(f), np.asarray(g, dtype=x.dtype)
+
+    def _evaluate_fd(self, x, need_f):
+        """Forward differences, stepping backwards where an upper bound is near."""
+        f = self.value(x)
+        rel = self.rel_step
+        if rel is None:
+            rel = math.sqrt(np.finfo(x.dtype).eps)
+        h = rel * np.maximum(1.0, np.abs(x))
+        if self.bounds is not None:
+            h[x + h > self.bounds[1]] *= -1.0
+        g = np.empty_like(x)
+        for i in range(x.size):
+            xh = x.copy()
+            xh[i] += h[i]
+            g[i] = (self.value(xh) - f) / (xh[i] - x[i])
+        return f, g
+
+
+def _combined_function(fun, jac):
+    """Return the function that gives ``(f, g)`` together, or None.
+
+    ``jac=True`` passed directly means ``fun`` returns ``(f, g)``. Through
+    ``minimize``, SciPy wraps such a ``fun`` in a memoizing object and passes
+    its bound ``derivative`` method as ``jac``: calling the wrapped function
+    ourselves keeps ``nfev``/``njev`` equal to the calls of the user's function.
+    """
+    if jac is True:
+        return fun
+    owner = getattr(jac, "__self__", None)
+    inner = getattr(owner, "fun", None)
+    if (
+        owner is fun
+        and getattr(jac, "__name__", "") == "derivative"
+        and callable(inner)
+    ):
+        return inner
+    return None
+
+
+def _scalar(f):
+    # Python floats and NumPy float64 (a float subclass) are the common case.
+    return float(f) if isinstance(f, float) else float(np.asarray(f).item())
+
+
+def _prepare_x0(x0):
+    """Return a new 1-D float array (float32 kept, anything else float64)."""
+    x = np.atleast_1d(np.asarray(x0))
+    if x.ndim != 1:
+        raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}.")
+    if np.iscomplexobj(x):
+        raise ValueError("x0 must be real; Adam does not handle complex x0.")
+    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    return np.array(x, dtype=dtype)
+
+
+def _prepare_bounds(bounds, n, dtype):
+    """Return ``(lb, ub)`` arrays of length ``n``, or None if nothing is bounded."""
+    if bounds is None:
+        return None
+    if isinstance(bounds, Bounds):
+        lb, ub = bounds.lb, bounds.ub
+    else:
+        pairs = list(bounds)
+        if len(pairs) != n:
+            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries.")
+        lb = [-np.inf if low is None else low for low, _ in pairs]
+        ub = [np.inf if high is None else high for _, high in pairs]
+    try:
+        lb, ub = (np.broadcast_to(np.asarray(b, dtype=dtype), (n,)) for b in (lb, ub))
+    except ValueError:
+        raise ValueError(f"bounds do not broadcast to x0's {n} entries.") from None
+    if np.any(lb > ub):
+        raise ValueError(f"Each lower bound must be <= its upper bound, got {bounds}.")
+    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
+        return None
+    return lb, ub
+
+
+def _refuse_constraints(constraints):
+    if constraints is None:
+        return
+    if isinstance(constraints, list | tuple) and len(constraints) == 0:
+        return
+    raise ValueError(
+        "Adam cannot honour constraints (only bounds, by projection); "
+        f"got constraints={constraints!r}. Use method='SLSQP', 'COBYQA' or "
+        "'trust-constr' for constrained problems."
+    )
+
+
+def _callback_style(callback):
+    """True for ``callback(intermediate_result)``, chosen by the parameter name."""
+    try:
+        parameters = inspect.signature(callback).parameters
+    except (TypeError, ValueError):
+        return False
+    return set(parameters) == {"intermediate_result"}
+
+
+def _max_abs(a):
+    # NaN propagates through max, so one reduction also detects non-finite values.
+    return float(np.abs(a).max(initial=0.0))
+
+
+def _projected_gradient_max(x, g, lb, ub):
+    """max |x - clip(x - g, lb, ub)|: the projected gradient L-BFGS-B tests."""
+    return _max_abs(x - np.clip(x - g, lb, ub))
+
+
+class _Stopper:
+    """Stopping decisions, and the callback (which may stop the run)."""
+
+    def __init__(self, opts, bounds, callback):
+        self.maxiter, self.bounds, self.callback = opts["maxiter"], bounds, callback
+        self.gtol, self.ftol, self.xtol = opts["gtol"], opts["ftol"], opts["xtol"]
+        self.new_style = callback is not None and _callback_style(callback)
+        # f is evaluated on every iteration only when something reads it.
+        self.need_f = bool(self.ftol or self.new_style or opts["return_best"])
+        self.detail = ""
+
+    def at_start(self, x, f, g):
+        """Status at x0 (nit=0), or None to start iterating."""
+        gmax = _max_abs(g)
+        if _nonfinite(f, gmax):
+            self.detail = "the function value or the gradient is not finite at x0"
+            return _NONFINITE
+        if self.gtol and self._gradient_small(x, g, gmax):
+            return _CONVERGED
+        return _MAXITER if self.maxiter == 0 else None
+
+    def check(self, nit, x_old, x, f_old, f, g):
+        """Status after update ``nit`` moved ``x_old`` to ``x``, or None."""
+        gmax = _max_abs(g)
+        if _nonfinite(f, gmax):
+            self.detail = (
+                f"the function value or the gradient is not finite after update "
+                f"{nit}; the result is the last iterate where both were finite"
+            )
+            return _NONFINITE
+        if self.callback is not None and self._callback_stops(nit, x, f, g):
+            return _CALLBACK_STOP
+        if self.gtol and self._gradient_small(x, g, gmax):
+            return _CONVERGED
+        if self.ftol and abs(f_old - f) <= self.ftol * max(abs(f_old), abs(f), 1.0):
+            self.detail = _CRITERIA["ftol"]
+            return _CONVERGED
+        if self.xtol and _max_abs(x - x_old) <= self.xtol:
+            self.detail = _CRITERIA["xtol"]
+            return _CONVERGED
+        return _MAXITER if nit >= self.maxiter else None
+
+    def _gradient_small(self, x, g, gmax):
+        if self.bounds is None:
+            self.detail = _CRITERIA["gtol"]
+            return gmax <= self.gtol
+        self.detail = _CRITERIA["pgtol"]
+        return _projected_gradient_max(x, g, *self.bounds) <= self.gtol
+
+    def _callback_stops(self, nit, x, f, g):
+        try:
+            if self.new_style:
+                result = OptimizeResult(x=x.copy(), fun=f, jac=g.copy(), nit=nit)
+                self.callback(intermediate_result=result)
+            else:
+                self.callback(x.copy())
+        except StopIteration:
+            return True
+        return False
+
+    def message(self, status):
+        if status == _CONVERGED:
+            return f"Optimization terminated successfully ({self.detail})."
+        if status == _NONFINITE:
+            return f"Stopped: {self.detail}."
+        return _MESSAGES[status]
+
+
+def _nonfinite(f, gmax):
+    return not (math.isfinite(gmax) and (f is None or math.isfinite(f)))
+
+
+class _Best:
+    """The iterate with the lowest f seen so far (``return_best=True``)."""
+
+    def __init__(self, x, f, g):
+        self.x, self.f, self.g, self.nit = x, f, g, 0
+
+    def offer(self, x, f, g, nit):
+        if f < self.f:
+            self.x, self.f, self.g, self.nit = x, f, g, nit
+
+
+def _run(objective, x, adam, stopper, return_best):
+    """Adam updates from ``x`` until ``stopper`` says stop.
+
+    Every update writes a new array, so the arrays handed to the user's
+    functions and the callback are never modified afterwards.
+    """
+    state = adam.init(x)
+    need_f, bounds = stopper.need_f, stopper.bounds
+    f, g = objective.evaluate(x, need_f)
+    status, nit = stopper.at_start(x, f, g), 0
+    best = _Best(x, f, g) if return_best else None
+    while status is None:
+        x_new = x.copy()
+        adam.step(x_new, g, state)
+        if bounds is not None:
+            np.clip(x_new, bounds[0], bounds[1], out=x_new)
+        f_new, g_new = objective.evaluate(x_new, need_f)
+        status = stopper.check(nit + 1, x, x_new, f, f_new, g_new)
+        if status == _NONFINITE:
+            break
+        x, f, g, nit = x_new, f_new, g_new, nit + 1
+        if best is not None:
+            best.offer(x, f, g, nit)
+    return x, f, g, nit, status, best
+
+
+def _result(objective, stopper, x, f, g, nit, status, best):
+    """Build the OptimizeResult; evaluates f at x (counted) if it is unknown."""
+    message = stopper.message(status)
+    if best is not None and best.nit != nit:
+        x, f, g = best.x, best.f, best.g
+        message += f" Returning the best iterate seen, after update {best.nit}."
+    if f is None:
+        f = objective.value(x)
+        if not math.isfinite(f) and status != _NONFINITE:
+            status = _NONFINITE
+            message = "Stopped: the function value is not finite at the result."
+    return OptimizeResult(
+        x=x,
+        fun=f,
+        jac=g,
+        nit=nit,
+        nfev=objective.nfev,
+        njev=objective.njev,
+        status=status,
+        success=status == _CONVERGED,
+        message=message,
+    )
+
+
+def _verbose(result):
+    """Print the end-of-run summary (``disp=True``); the module's only printer."""
+    print(result.message)
+    print(f"         Current function value: {result.fun:.6g}")
+    print(f"         Iterations: {result.nit}")
+    print(f"         Function evaluations: {result.nfev}")
+    print(f"         Gradient evaluations: {result.njev}")
+
+
+def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
+    """Normalise the inputs, run Adam, and build the result."""
+    opts, adam = _check_options(options)
+    _refuse_constraints(constraints)
+    args = args if isinstance(args, tuple) else (args,)
+    x = _prepare_x0(x0)
+    box = _prepare_bounds(bounds, x.size, x.dtype)
+    if box is not None:
+        np.clip(x, box[0], box[1], out=x)
+    objective = _Objective(fun, jac, args, box, opts["finite_diff_rel_step"])
+    stopper = _Stopper(opts, box, callback)
+    *state, best = _run(objective, x, adam, stopper, opts["return_best"])
+    result = _result(objective, stopper, *state, best)
+    if opts["disp"]:
+        _verbose(result)
+    return result
+
+
+def _solve_scalar(fun, args, bracket, bounds, options):
+    """Adam for ``minimize_scalar``, which passes ``bracket`` and no ``x0``.
+
+    The start is the midpoint of ``bounds``, else the middle point of a
+    three-point ``bracket`` or the mean of a two-point one, else 0.
+    """
+    if bounds is not None:
+        x0, bounds = 0.5 * (bounds[0] + bounds[1]), [tuple(bounds)]
+    elif bracket is not None:
+        x0 = bracket[1] if len(bracket) == 3 else 0.5 * (bracket[0] + bracket[1])
+    else:
+        x0 = 0.0
+
+    def scalar_fun(x, *args):
+        return fun(x[0], *args)
+
+    result = _solve(scalar_fun, [x0], args, None, bounds, None, None, options)
+    result.x, result.jac = result.x[0], result.jac[0]
+    return result
+
+
+def adam_minimize(
+    fun,
+    x0=None,
+    args=(),
+    jac=None,
+    hess=None,
+    hessp=None,
+    bounds=None,
+    constraints=None,
+    callback=None,
+    **options,
+):
+    """Minimize a scalar function with Adam: a ``scipy.optimize.minimize`` method.
+
+    Pass it as ``method=adam_minimize`` to :func:`scipy.optimize.minimize`
+    (which fills in the arguments below), or call it directly with the same
+    arguments. :class:`AdamMinimizer` holds stored option defaults.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(x, *args) -> float``, or ``-> (float, ndarray)`` with ``jac=True``.
+    x0 : ndarray of shape (n,)
+        Starting point. It is copied (never modified); float32 stays float32,
+        any other dtype (integers included) becomes float64. It may be omitted
+        only by :func:`scipy.optimize.minimize_scalar` (see Notes).
+    args : tuple, default=()
+        Extra arguments passed to ``fun`` and ``jac``.
+    jac : callable, True or None, default=None
+        ``jac(x, *args) -> ndarray`` of shape (n,); ``True`` if ``fun`` returns
+        ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
+        ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
+        differences, which cost ``n + 1`` calls of ``fun`` per iteration.
+    hess, hessp : object, optional
+        Accepted for SciPy's method contract and ignored: Adam is first order.
+    bounds : sequence of (low, high) pairs or scipy.optimize.Bounds, optional
+        ``None`` in a pair means unbounded; scalar ``Bounds`` broadcast.
+        Enforced by projection: ``x0`` is clipped into the box, and so is
+        every iterate (the callback and the result only see feasible points).
+    constraints : empty sequence or None
+        Anything else raises a ``ValueError``: Adam cannot honour constraints.
+    callback : callable, optional
+        Called after every update. ``callback(intermediate_result)`` (chosen
+        when that is its only parameter's name, as SciPy does) receives an
+        :class:`~scipy.optimize.OptimizeResult` with ``x``, ``fun``, ``jac``
+        and ``nit``; this style makes ``fun`` be evaluated every iteration.
+        Any other callable is called as ``callback(xk)`` with a copy of ``x``.
+        Raising ``StopIteration`` in either stops the run (status 99).
+    **options
+        The options below (Other Parameters), e.g. ``minimize(options=...)``;
+        ``minimize(tol=...)`` arrives as ``options["tol"]``.
+
+    Returns
+    -------
+    result : scipy.optimize.OptimizeResult
+        ``x`` (a new array), ``fun`` and ``jac`` at ``x``, ``nit`` (number of
+        Adam updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
+        ``jac``; with ``jac=True`` each call of ``fun`` counts in both),
+        ``status``, ``success`` and ``message`` (see Notes).
+
+    Other Parameters
+    ----------------
+    learning_rate : float or callable, default=0.001
+        Step size; a callable ``learning_rate(t)`` of the update number ``t``
+        (from 1) is a schedule.
+    beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
+        Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
+    bias_correction, amsgrad : bool, default=True, False
+        Adam variants (see :class:`skadam.Adam`).
+    weight_decay : float, default=0.0
+        L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
+    decoupled_weight_decay : bool, default=False
+        Decay the parameters directly instead of adding to the gradient.
+    maxiter : int, default=10000
+        Maximum number of updates.
+    gtol : float, default=1e-5
+        Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
+        ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
+        the gradient itself is not zero). ``tol`` sets ``gtol``, as for BFGS.
+    ftol : float, default=0.0
+        Stop when ``|f_k - f_{k+1}| <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
+        Makes ``fun`` be evaluated every iteration.
+    xtol : float, default=0.0
+        Stop when the largest absolute change of an entry of ``x`` in one
+        update is ``<= xtol``.
+    disp : bool, default=False
+        Print a short summary at the end.
+    return_best : bool, default=False
+        Return the iterate with the lowest ``fun`` seen (Adam is not a descent
+        method) instead of the last one. Makes ``fun`` be evaluated every
+        iteration.
+    finite_diff_rel_step : float, optional
+        Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
+        differences; default ``sqrt(machine epsilon)``.
+
+    See Also
+    --------
+    AdamMinimizer : The same method with stored option defaults.
+    skadam.Adam : The update rule.
+
+    Notes
+    -----
+    A tolerance of 0 disables its criterion; ``ftol`` and ``xtol`` default to
+    0 because Adam's steps and function values need not shrink steadily.
+
+    ``fun`` is evaluated every iteration only when something reads it (finite
+    differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style
+    callback); otherwise once, at the returned ``x``. Non-finite values are
+    detected where ``fun`` and ``jac`` are evaluated.
+
+    ======  ==============================================================
+    status  meaning
+    ======  ==============================================================
+    0       converged; the message names the criterion (gtol, ftol, xtol)
+    1       ``maxiter`` updates taken (SciPy's message)
+    2       a non-finite ``fun`` or gradient: the result is the last
+            iterate where both were finite
+    99      the callback raised ``StopIteration`` (SciPy's message)
+    ======  ==============================================================
+
+    :func:`scipy.optimize.minimize_scalar` calls a custom method without
+    ``x0`` but with ``bracket``: Adam then starts from the midpoint of
+    ``bounds``, else the middle of a three-point ``bracket`` or the mean of a
+    two-point one, else 0, with finite-difference gradients.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scipy.optimize import minimize, rosen, rosen_der
+    >>> from skadam import adam_minimize
+    >>> res = minimize(rosen, [-1.2, 1.0], method=adam_minimize, jac=rosen_der,
+    ...                options={"learning_rate": 0.01, "maxiter": 20_000})
+    >>> res.success, np.round(res.x, 4)
+    (True, array([1., 1.]))
+    """
+    options = _resolve_tol(options)
+    if x0 is None:
+        if "bracket" not in options:
+            raise TypeError("adam_minimize() needs x0, the starting point.")
+        bracket = options.pop("bracket")
+        return _solve_scalar(fun, args, bracket, bounds, options)
+    return _solve(fun, x0, args, jac, bounds, constraints, callback, options)
+
+
+class AdamMinimizer:
+    """:func:`adam_minimize` with stored option defaults; picklable.
+
+    Parameters
+    ----------
+    **options
+        Any option of :func:`adam_minimize` (``tol`` included). They are
+        validated now (unknown names warn with ``OptimizeWarning`` and are
+        dropped); options given at call time, e.g. ``minimize(options=...)``,
+        override them.
+
+    See Also
+    --------
+    adam_minimize : The method and its options.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from scipy.optimize import minimize
+    >>> from skadam import AdamMinimizer
+    >>> method = AdamMinimizer(learning_rate=0.1, maxiter=500)
+    >>> res = minimize(lambda x: (x**2).sum(), [3.0, 4.0], method=method,
+    ...                jac=lambda x: 2 * x, options={"gtol": 1e-3})
+    >>> res.success
+    True
+    >>> pickle.loads(pickle.dumps(method))
+    AdamMinimizer(learning_rate=0.1, maxiter=500)
+    """
+
+    def __init__(self, **options):
+        options = _resolve_tol(options)
+        _check_options(options, stacklevel=3)
+        self.options = {k: v for k, v in options.items() if k in _DEFAULTS}
+
+    def __call__(self, fun, x0=None, /, **kwargs):
+        """Run :func:`adam_minimize` (same arguments), stored options as defaults."""
+        return adam_minimize(fun, x0, **{**self.options, **_resolve_tol(kwargs)})
+
+    def __repr__(self):
+        items = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"AdamMinimizer({items})"
+
+    def __eq__(self, other):
+        return isinstance(other, AdamMinimizer) and self.options == other.options
+
+    __hash__ = None
