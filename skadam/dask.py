@@ -24,13 +24,13 @@ import dask
 import dask.array as da
 import dask.dataframe as dd
 import numpy as np
-from distributed import default_client
 from dask_ml.wrappers import Incremental as _DaskMLIncremental
+from distributed import default_client
 from sklearn.preprocessing import label_binarize
 
 from ._loss import LinearLoss
 
-__all__ = ["DaskLinearObjective", "Incremental", "check_row_chunks", "fit_full_batch"]
+__all__ = ["DaskLinearObjective", "Incremental", "check_row_chunks"]
 
 _LOSSES = ("squared", "binary_logistic", "multinomial")
 

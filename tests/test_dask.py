@@ -1,0 +1,247 @@
+"""Tests for skadam on Dask: block-wise training, searches, distributed objective.
+
+They run on a real ``LocalCluster`` of two worker processes bound to
+127.0.0.1 (process workers pickle every task and result, which an in-process
+cluster would not), started once and closed at the end of the session.  Every
+test runs under a time limit, so that a hang fails instead of blocking CI.
+"""
+
+import contextlib
+import signal
+import subprocess
+import sys
+import time
+
+import dask
+import dask.array as da
+import numpy as np
+import psutil
+import pytest
+from distributed import Client, LocalCluster, get_task_stream
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy.optimize import minimize
+
+from skadam import adam_minimize
+from skadam._loss import LinearLoss
+from skadam.dask import DaskLinearObjective, check_row_chunks
+
+LOOPBACK = {"127.0.0.1", "::1"}
+TEST_TIME_LIMIT = 60  # seconds, per test (the whole file takes far less)
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise ``TimeoutError`` in the main thread after ``seconds``."""
+
+    def _raise(signum, frame):
+        raise TimeoutError(f"gave up after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, _raise)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.fixture(autouse=True)
+def _bounded_in_time():
+    with time_limit(TEST_TIME_LIMIT):
+        yield
+
+
+@pytest.fixture(scope="session")
+def client():
+    """Two single-threaded worker processes; every socket on 127.0.0.1."""
+    with (
+        time_limit(TEST_TIME_LIMIT),
+        dask.config.set({"distributed.comm.timeouts.connect": "20s"}),
+    ):
+        cluster = LocalCluster(
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            # ":0" alone would bind the dashboard to every interface.
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
+        )
+        client = Client(cluster, timeout="20s")
+    try:
+        yield client
+    finally:
+        with time_limit(TEST_TIME_LIMIT):
+            client.close()
+            cluster.close()
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_import_skadam_does_not_import_dask():
+    code = (
+        "import sys, skadam\n"
+        "bad = sorted(m for m in sys.modules\n"
+        "             if m.split('.')[0] in ('dask', 'distributed', 'dask_ml'))\n"
+        "assert not bad, bad\n"
+        "import skadam.dask\n"
+        "assert 'distributed' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_cluster_uses_loopback_only(client):
+    assert client.submit(sum, [1, 2], pure=False).result() == 3
+    workers = client.scheduler_info()["workers"]
+    assert len(workers) == 2
+    assert all(addr.startswith("tcp://127.0.0.1:") for addr in workers)
+    me = psutil.Process()
+    connections = [
+        c for p in [me, *me.children(recursive=True)] for c in p.net_connections()
+    ]
+    listening = [c.laddr for c in connections if c.status == psutil.CONN_LISTEN]
+    # The scheduler, its dashboard, and per worker: nanny, worker, HTTP server.
+    assert len(listening) >= 8
+    assert {addr.ip for addr in listening} <= LOOPBACK
+    assert {c.raddr.ip for c in connections if c.raddr} <= LOOPBACK
+
+
+# --- check_row_chunks ------------------------------------------------------
+
+
+def test_check_row_chunks_names_the_column_chunks():
+    X = da.zeros((20, 5), chunks=(10, (2, 3)))
+    with pytest.raises(ValueError, match=r"X is chunked along its columns.*\(2, 3\)"):
+        check_row_chunks(X)
+    Y = da.zeros((20, 4), chunks=(10, 2))
+    with pytest.raises(ValueError, match=r"y is chunked along its columns"):
+        check_row_chunks(X.rechunk({1: -1}), Y)
+    check_row_chunks(X.rechunk({1: -1}), Y.rechunk({1: -1}))
+    check_row_chunks(np.zeros((3, 2)), np.zeros(3))
+
+
+# --- DaskLinearObjective ---------------------------------------------------
+
+
+def _problem(rng, kind, n=230, d=4, n_outputs=2):
+    """Data with uneven row blocks, weights, and the in-memory targets ``Y``."""
+    X = rng.normal(size=(n, d))
+    sw = rng.uniform(0.0, 2.0, size=n)
+    if kind == "squared":
+        y = X @ rng.normal(size=(d, n_outputs)) + rng.normal(size=n_outputs)
+        Y, classes = y, None
+    else:
+        n_classes = 2 if kind == "binary_logistic" else 3
+        labels = np.array(["ant", "bee", "cat"][:n_classes])
+        y = labels[rng.integers(n_classes, size=n)]
+        classes = labels
+        Y = (y[:, None] == labels).astype(float)
+        if kind == "binary_logistic":
+            Y = Y[:, 1:]
+    chunks = (100, 80, 50)
+    dX = da.from_array(X, chunks=(chunks, d))
+    dy = da.from_array(y, chunks=(chunks,) + ((n_outputs,) if y.ndim == 2 else ()))
+    dsw = da.from_array(sw, chunks=(chunks,))
+    return (X, y, Y, sw, classes), (dX, dy, dsw)
+
+
+@pytest.mark.parametrize("kind", ["squared", "binary_logistic", "multinomial"])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_objective_matches_in_memory_loss(client, rng, kind, fit_intercept):
+    (X, _, Y, sw, classes), (dX, dy, dsw) = _problem(rng, kind)
+    loss = LinearLoss(kind, fit_intercept)
+    with DaskLinearObjective(
+        dX,
+        dy,
+        loss=kind,
+        alpha=0.3,
+        fit_intercept=fit_intercept,
+        sample_weight=dsw,
+        client=client,
+    ) as objective:
+        assert objective.n_blocks == 3
+        assert objective.coef_shape == loss.coef_shape(Y.shape[1], X.shape[1])
+        assert_allclose(objective.weight_sum, sw.sum(), rtol=1e-12)
+        for _ in range(2):
+            coef = rng.normal(size=objective.coef_shape)
+            value, grad = objective(coef.ravel())
+            expected_value, expected_grad = loss.objective(coef, X, Y, sw, 0.3)
+            assert_allclose(value, expected_value, rtol=1e-12)
+            assert_allclose(grad, expected_grad.ravel(), rtol=1e-10, atol=1e-13)
+    if classes is not None:
+        assert_array_equal(objective.classes, classes)
+
+
+def test_objective_squared_matches_the_formula(client, rng):
+    """An oracle written out here, independent of skadam._loss."""
+    (X, y, _, sw, _), (dX, dy, dsw) = _problem(rng, "squared")
+    alpha = 0.7
+    W, b = rng.normal(size=(2, 4)), rng.normal(size=2)
+    R = X @ W.T + b - y
+    expected = 0.5 * np.sum(sw[:, None] * R**2) / sw.sum() + 0.5 * alpha * np.sum(W**2)
+    grad_W = (sw[:, None] * R).T @ X / sw.sum() + alpha * W
+    grad_b = (sw[:, None] * R).sum(axis=0) / sw.sum()
+    objective = DaskLinearObjective(
+        dX, dy, alpha=alpha, sample_weight=dsw, client=client
+    )
+    value, grad = objective(np.column_stack([W, b]))
+    objective.close()
+    assert_allclose(value, expected, rtol=1e-12)
+    assert_allclose(grad, np.column_stack([grad_W, grad_b]).ravel(), rtol=1e-10)
+
+
+def test_objective_is_one_task_per_block_per_call(client, rng):
+    _, (dX, dy, _) = _problem(rng, "squared")
+    objective = DaskLinearObjective(dX, dy, client=client)
+    with get_task_stream(client=client) as stream:
+        for _ in range(3):
+            objective(np.zeros(objective.coef_shape))
+    names = [task["key"] for task in stream.data]
+    objective.close()
+    # The blocks were computed once, at construction: only the per-block sums
+    # run on each call, never the graph that made X and y.
+    assert len(names) == 3 * objective.n_blocks
+    assert all("_block_sums" in str(name) for name in names)
+
+
+def _keys_on_workers(client):
+    return set().union(*client.has_what().values())
+
+
+def test_close_releases_the_blocks(client, rng):
+    _, (dX, dy, _) = _problem(rng, "squared")
+    objective = DaskLinearObjective(dX, dy, client=client)
+    keys = {block.key for block in objective._blocks}
+    assert len(keys) == 3
+    assert keys <= _keys_on_workers(client)
+    objective.close()
+    for _ in range(100):  # the workers drop released keys asynchronously
+        if not keys & _keys_on_workers(client):
+            break
+        time.sleep(0.05)
+    assert not keys & _keys_on_workers(client)
+
+
+def test_minimize_on_the_cluster_follows_the_in_memory_run(client, rng):
+    (X, _, Y, sw, _), (dX, dy, dsw) = _problem(rng, "multinomial")
+    loss = LinearLoss("multinomial", True)
+    options = {"learning_rate": 0.05, "maxiter": 60, "gtol": 0.0}
+    x0 = np.zeros(loss.coef_shape(3, 4)).ravel()
+
+    def in_memory(coef):
+        value, grad = loss.objective(coef.reshape(3, 5), X, Y, sw, 0.01)
+        return value, grad.ravel()
+
+    expected = minimize(in_memory, x0, method=adam_minimize, jac=True, options=options)
+    with DaskLinearObjective(
+        dX, dy, loss="multinomial", alpha=0.01, sample_weight=dsw, client=client
+    ) as objective:
+        result = minimize(
+            objective, x0, method=adam_minimize, jac=True, options=options
+        )
+    assert result.nit == expected.nit == 60
+    assert_allclose(result.x, expected.x, rtol=1e-8, atol=1e-10)
+    assert_allclose(result.fun, expected.fun, rtol=1e-10)
