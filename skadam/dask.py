@@ -27,7 +27,7 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 from dask_ml.wrappers import Incremental as _DaskMLIncremental
-from distributed import default_client
+from distributed import default_client, wait
 from scipy.optimize import minimize
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
@@ -120,11 +120,12 @@ class DaskLinearObjective:
 
     The rows of ``X``, the encoded targets and the sample weights are computed
     once and kept in the workers' memory, one piece per row block.  Each call
-    sends ``coef`` to the workers, evaluates
-    :meth:`skadam._loss.LinearLoss.weighted_sums` on every block where it
-    lives, and gathers the per-block sums: one round trip per call, whatever
-    the number of blocks.  The sums are then normalised and penalised on the
-    client, giving the estimators' objective::
+    sends ``coef`` to the workers, runs one task per worker that adds up
+    :meth:`skadam._loss.LinearLoss.weighted_sums` over the blocks that worker
+    holds, and gathers the sums: one round trip per call, whatever the number
+    of blocks, and no data moved but ``coef`` and the sums.  The sums are
+    then normalised and penalised on the client, giving the estimators'
+    objective::
 
         f(coef) = (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
 
@@ -231,7 +232,16 @@ class DaskLinearObjective:
             _prepared_blocks(X, y, sample_weight, loss, self.classes)
         )
         self.n_blocks = len(self._blocks)
-        self.weight_sum = _total_weight(self.client, self._blocks)
+        wait(self._blocks)
+        for block in self._blocks:
+            if block.status == "error":
+                block.result()  # raises the worker's error, e.g. NaN in X
+        self._groups = _blocks_by_worker(self.client, self._blocks)
+        self.weight_sum = sum(self._reduce(_weight))
+        if not self.weight_sum > 0:
+            raise ValueError(
+                f"The sample weights sum to {self.weight_sum}; it must be > 0."
+            )
 
     def __call__(self, coef):
         """Return the objective and its gradient, both at ``coef``.
@@ -248,20 +258,36 @@ class DaskLinearObjective:
         grad : ndarray of shape (coef.size,)
         """
         coef = np.asarray(coef, dtype=np.float64).reshape(self.coef_shape)
-        parts = self.client.gather(
-            self.client.map(
-                _block_sums, self._blocks, loss=self.loss, coef=coef, pure=False
-            )
-        )
+        parts = self._reduce(_loss_sums, self.loss, coef)
         loss_sum = sum(part[0] for part in parts)
         grad = np.sum([part[1] for part in parts], axis=0)
         penalty = self.loss.penalise(coef, grad, self.alpha, self.weight_sum)
         return loss_sum / self.weight_sum + penalty, grad.ravel()
 
+    def _reduce(self, func, *args):
+        """``func(*args, blocks)`` on every worker's blocks, gathered.
+
+        One task per worker, placed where its blocks are, so that a call costs
+        one round trip and moves no data but ``args`` and the results.
+        """
+        return self.client.gather(
+            [
+                self.client.submit(
+                    func,
+                    *args,
+                    blocks,
+                    workers=[worker],
+                    allow_other_workers=True,
+                    pure=False,
+                )
+                for worker, blocks in self._groups
+            ]
+        )
+
     def close(self):
         """Release the blocks kept on the workers."""
         self.client.cancel(self._blocks)
-        self._blocks = []
+        self._blocks, self._groups = [], []
 
     def __enter__(self):
         return self
@@ -471,7 +497,9 @@ def _prepared_blocks(X, y, sample_weight, loss, classes):
         if sample_weight is None
         else sample_weight.to_delayed().ravel()
     )
-    prepare = dask.delayed(_prepare_block, pure=True)
+    # Keys of their own, so that closing one objective never cancels the
+    # blocks of another one made from the same data.
+    prepare = dask.delayed(_prepare_block, pure=False)
     return [
         prepare(xb, yb, sb, loss, classes)
         for xb, yb, sb in zip(x_blocks, y_blocks, s_blocks, strict=True)
@@ -500,18 +528,26 @@ def _prepare_block(X, y, sample_weight, loss, classes):
     return X, Y, sample_weight
 
 
-def _block_weight(block):
-    X, _, sample_weight = block
-    return float(X.shape[0] if sample_weight is None else sample_weight.sum())
+def _blocks_by_worker(client, blocks):
+    """``[(worker address, [blocks it holds]), ...]``, in a stable order."""
+    who_has = client.who_has(blocks)
+    groups = {}
+    for block in blocks:
+        groups.setdefault(who_has[block.key][0], []).append(block)
+    return sorted(groups.items())
 
 
-def _total_weight(client, blocks):
-    total = sum(client.gather(client.map(_block_weight, blocks, pure=False)))
-    if not total > 0:
-        raise ValueError(f"The sample weights sum to {total}; it must be > 0.")
-    return total
+def _weight(blocks):
+    return sum(
+        float(X.shape[0] if s is None else s.sum(dtype=np.float64))
+        for X, _, s in blocks
+    )
 
 
-def _block_sums(block, loss, coef):
-    X, Y, sample_weight = block
-    return loss.weighted_sums(coef, X, Y, sample_weight)
+def _loss_sums(loss, coef, blocks):
+    loss_sum, grad_sum = 0.0, np.zeros(coef.shape)
+    for X, Y, sample_weight in blocks:
+        value, grad = loss.weighted_sums(coef, X, Y, sample_weight)
+        loss_sum += value
+        grad_sum += grad
+    return loss_sum, grad_sum

@@ -193,18 +193,26 @@ def test_objective_squared_matches_the_formula(client, rng):
     assert_allclose(grad, np.column_stack([grad_W, grad_b]).ravel(), rtol=1e-10)
 
 
-def test_objective_is_one_task_per_block_per_call(client, rng):
+def test_objective_is_one_task_per_worker_per_call(client, rng):
     _, (dX, dy, _) = _problem(rng, "squared")
     objective = DaskLinearObjective(dX, dy, client=client)
+    holders = [worker for worker, _ in objective._groups]
     with get_task_stream(client=client) as stream:
         for _ in range(3):
             objective(np.zeros(objective.coef_shape))
-    names = [task["key"] for task in stream.data]
     objective.close()
-    # The blocks were computed once, at construction: only the per-block sums
-    # run on each call, never the graph that made X and y.
-    assert len(names) == 3 * objective.n_blocks
-    assert all("_block_sums" in str(name) for name in names)
+    tasks = stream.data
+    # The blocks were computed once, at construction: each call runs one task
+    # per worker holding blocks, where they are, and never the graph that made
+    # X and y.
+    assert sorted(task["worker"] for task in tasks) == sorted(3 * holders)
+    assert all("_loss_sums" in str(task["key"]) for task in tasks)
+    assert not [
+        action
+        for task in tasks
+        for action in task["startstops"]
+        if action["action"] == "transfer"
+    ]
 
 
 def _keys_on_workers(client):
@@ -245,3 +253,70 @@ def test_minimize_on_the_cluster_follows_the_in_memory_run(client, rng):
     assert result.nit == expected.nit == 60
     assert_allclose(result.x, expected.x, rtol=1e-8, atol=1e-10)
     assert_allclose(result.fun, expected.fun, rtol=1e-10)
+
+
+def test_closing_one_objective_leaves_another_on_the_same_data(client, rng):
+    _, (dX, dy, _) = _problem(rng, "squared")
+    first = DaskLinearObjective(dX, dy, client=client)
+    second = DaskLinearObjective(dX, dy, client=client)
+    coef = np.ones(first.coef_shape)
+    expected = first(coef)
+    first.close()
+    value, grad = second(coef)
+    second.close()
+    assert_allclose(value, expected[0], rtol=1e-14)
+    assert_allclose(grad, expected[1], rtol=1e-14)
+
+
+def test_objective_accepts_dataframes(client, rng):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    (X, y, Y, _, _), _ = _problem(rng, "binary_logistic")
+    df = dd.from_pandas(pd.DataFrame(X, columns=list("abcd")), npartitions=3)
+    labels = dd.from_pandas(pd.Series(y), npartitions=3)
+    coef = rng.normal(size=(1, 5))
+    with DaskLinearObjective(df, labels, loss="binary_logistic", client=client) as obj:
+        assert obj.n_blocks == 3
+        value, grad = obj(coef)
+    expected = LinearLoss("binary_logistic").objective(coef, X, Y, None, 0.0)
+    assert_allclose(value, expected[0], rtol=1e-12)
+    assert_allclose(grad, expected[1].ravel(), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"X": "column chunks"}, "X is chunked along its columns"),
+        ({"X": "nan"}, "X contains NaN or infinity"),
+        ({"y": "short"}, "X has 230 rows but y has 229"),
+        ({"sample_weight": "negative"}, "sample_weight must be non-negative"),
+        ({"sample_weight": "zero"}, "weights sum to 0.0"),
+        ({"loss": "hinge"}, "loss must be one of"),
+        ({"classes": ["ant", "bee", "cat"]}, "binary_logistic needs 2 classes"),
+        ({"classes": ["ant", "cat"]}, "labels .*bee.* not in classes"),
+    ],
+)
+def test_objective_rejects_bad_input(client, rng, change, message):
+    (X, y, _, sw, _), _ = _problem(rng, "binary_logistic")
+    X, sw = X.copy(), sw.copy()
+    args = {"loss": "binary_logistic", "classes": None}
+    column_chunks = change.pop("X", None)
+    if column_chunks == "nan":
+        X[150, 2] = np.nan
+    if change.pop("y", None):
+        y = y[:-1]
+    weights = change.pop("sample_weight", None)
+    if weights:
+        sw[7] = -1.0 if weights == "negative" else sw[7]
+        sw = np.zeros_like(sw) if weights == "zero" else sw
+    args.update(change)
+    dX = da.from_array(X, chunks=(100, 2 if column_chunks == "column chunks" else 4))
+    with pytest.raises(ValueError, match=message):
+        DaskLinearObjective(
+            dX,
+            da.from_array(y, chunks=100),
+            sample_weight=da.from_array(sw),
+            client=client,
+            **args,
+        )
