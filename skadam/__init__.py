@@ -11,12 +11,15 @@ Three ways in:
 """
 
 from ._adam import Adam, AdamState
+from ._estimators import AdamLinearRegressor, AdamLogisticClassifier
 from ._minimize import AdamMinimizer, adam_minimize
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "Adam",
+    "AdamLinearRegressor",
+    "AdamLogisticClassifier",
     "AdamMinimizer",
     "AdamState",
     "adam_minimize",

@@ -159,11 +159,16 @@ class LinearLoss:
         part, and returns the penalty value ``(alpha / 2) * ||W||_F^2``.
         """
         grad /= weight_sum
+        if alpha:
+            gW, _ = self.split(grad)
+            gW += alpha * self.split(coef)[0]
+        return self.penalty(coef, alpha)
+
+    def penalty(self, coef, alpha):
+        """Return the penalty ``(alpha / 2) * ||W||_F^2`` (intercept excluded)."""
         if not alpha:
             return 0.0
         W, _ = self.split(coef)
-        gW, _ = self.split(grad)
-        gW += alpha * W
         return 0.5 * alpha * float(np.vdot(W, W))
 
     def _loss_and_residual(self, Z, Y, s):

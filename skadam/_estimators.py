@@ -1,0 +1,602 @@
+"""scikit-learn estimators trained with skadam's Adam.
+
+:class:`AdamLinearRegressor` and :class:`AdamLogisticClassifier` minimise::
+
+    (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+
+(intercept not penalised, ``s`` the sample weights times the class weights)
+with the losses of :mod:`skadam._loss`, by the minibatch loop of
+:mod:`skadam._training` and the update rule of :mod:`skadam._adam`.  This
+module validates the input, encodes the targets and turns the packed
+coefficients into scikit-learn's fitted attributes; it is the only user of
+scikit-learn's developer API in skadam.
+"""
+
+import warnings
+from numbers import Integral, Real
+from typing import ClassVar
+
+import numpy as np
+from scipy.special import expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
+
+from ._adam import Adam
+from ._loss import LinearLoss
+from ._training import Minibatches, decision_values, train
+
+__all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
+
+#: Up to this many training rows, ``batch_size="auto"`` means full batch.
+AUTO_FULL_BATCH_ROWS = 4096
+#: Minibatch size of ``batch_size="auto"`` above :data:`AUTO_FULL_BATCH_ROWS`.
+AUTO_BATCH_SIZE = 512
+
+
+class _AdamLinearModel(BaseEstimator):
+    """Shared fitting code; subclasses encode the targets and name the loss."""
+
+    _parameter_constraints: ClassVar[dict] = {
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "fit_intercept": ["boolean"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        # Strictly positive: a coordinate with zero gradients would give 0/0.
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "amsgrad": ["boolean"],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+            None,
+        ],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        fit_intercept=True,
+        learning_rate=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        amsgrad=False,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        verbose=0,
+    ):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.learning_rate = learning_rate
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = amsgrad
+        self.batch_size = batch_size
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.warm_start = warm_start
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model with Adam, for at most ``max_iter`` epochs.
+
+        With ``warm_start=True`` and a fitted model, training continues from
+        the fitted coefficients and Adam state (moments and step count).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 input is kept float32.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights; integer weights act as repetitions and
+            zero weights as absent samples (exactly, under full batch).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        keep = self.warm_start and hasattr(self, "adam_state_")
+        return self._fit(X, y, sample_weight, incremental=False, keep=keep)
+
+    def _partial_fit(self, X, y, sample_weight, classes=None):
+        keep = hasattr(self, "adam_state_")
+        return self._fit(
+            X, y, sample_weight, incremental=True, keep=keep, classes=classes
+        )
+
+    def _fit(self, X, y, sample_weight, *, incremental, keep, classes=None):
+        X, y = self._validate_fit_data(X, y, keep)
+        Y, s = self._encode(X, y, sample_weight, keep, classes)
+        if not keep:
+            self._start(X, Y, s)
+        elif X.dtype != self._coef.dtype:
+            X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
+        rows, val_rows = self._split_rows(y, incremental)
+        batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
+        scorer = (
+            None if val_rows is None else self._validation_scorer(X, Y, s, val_rows)
+        )
+        result = train(
+            self._loss,
+            self._adam,
+            self._coef,
+            self.adam_state_,
+            Minibatches(X, Y, s, batch_size, rows),
+            alpha=self.alpha,
+            max_epochs=1 if incremental else self.max_iter,
+            average=self._coef_average,
+            shuffle=self.shuffle,
+            rng=self._rng,
+            tol=None if incremental else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            validation_score=scorer,
+            verbose=self.verbose,
+        )
+        self._record(result, incremental)
+        return self
+
+    def _validate_fit_data(self, X, y, keep):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=not keep,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            **self._y_validation,
+        )
+        return X, y
+
+    def _sample_weight(self, X, sample_weight):
+        s = _check_sample_weight(
+            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        )
+        if sample_weight is not None and not np.any(s):
+            raise ValueError("All sample weights are zero: nothing to fit.")
+        return s
+
+    def _start(self, X, Y, s):
+        """Fresh coefficients, Adam state and random stream (a cold start)."""
+        self._loss = LinearLoss(self._loss_kind, self.fit_intercept)
+        self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
+        if self.fit_intercept:
+            self._coef[:, -1] = self._initial_intercept(Y, s)
+        self._coef_average = self._coef.copy()
+        self._adam = self._make_adam()
+        self.adam_state_ = self._adam.init(self._coef)
+        self._rng = check_random_state(self.random_state)
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self.validation_scores_ = [] if self.early_stopping else None
+        self.best_validation_score_ = None
+
+    def _make_adam(self):
+        return Adam(
+            learning_rate=self.learning_rate,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
+            amsgrad=self.amsgrad,
+        )
+
+    def _batch_size(self, n_rows):
+        if self.batch_size == "auto":
+            return n_rows if n_rows <= AUTO_FULL_BATCH_ROWS else AUTO_BATCH_SIZE
+        return self.batch_size
+
+    def _split_rows(self, y, incremental):
+        """Training and validation rows (None, None: all rows, no validation)."""
+        if not self.early_stopping or incremental:
+            return None, None
+        stratify = y if self._loss_kind != "squared" else None
+        rows, val_rows = train_test_split(
+            np.arange(len(y)),
+            test_size=self.validation_fraction,
+            random_state=self._rng,
+            stratify=stratify,
+        )
+        return np.sort(rows), np.sort(val_rows)
+
+    def _validation_scorer(self, X, Y, s, rows):
+        Y_val, s_val = Y[rows], s[rows]
+        if not np.any(s_val):
+            raise ValueError(
+                "The sample weights of the validation set are all zero; use "
+                "another random_state or validation_fraction."
+            )
+
+        def score(coef):
+            return self._score_decisions(
+                decision_values(self._loss, coef, X, rows), Y_val, s_val
+            )
+
+        return score
+
+    def _record(self, result, incremental):
+        """Turn the training result into the fitted attributes, and warn."""
+        self._set_coef_attributes()
+        self.n_iter_ += result.n_epochs
+        self.t_ = self.adam_state_.step
+        self.loss_curve_.extend(result.loss_curve)
+        if self.validation_scores_ is not None and not incremental:
+            self.validation_scores_.extend(result.validation_scores)
+            self.best_validation_score_ = result.best_validation_score
+        if result.status == "diverged":
+            warnings.warn(
+                f"Adam diverged in epoch {result.n_epochs + 1}: the loss or its "
+                "gradient became non-finite. The last finite coefficients were "
+                f"kept; try a smaller learning_rate (got {self.learning_rate}).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        elif result.status == "max_iter" and not incremental and self.tol is not None:
+            warnings.warn(
+                f"Adam reached max_iter={self.max_iter} epochs before the "
+                f"objective stopped improving by tol={self.tol}; increase "
+                "max_iter or the learning_rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _set_coef_attributes(self):
+        """Set ``coef_`` and ``intercept_`` from the packed coefficients."""
+        W, b = self._loss.split(self._coef_average)
+        b = np.zeros(W.shape[0], W.dtype) if b is None else b
+        self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
+
+    def _decision(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            reset=False,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+        )
+        coef = np.atleast_2d(self.coef_)
+        return np.asarray(X @ coef.T) + self.intercept_
+
+
+class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
+    """Penalised least squares trained with Adam."""
+
+    _loss_kind = "squared"
+    _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch of Adam over ``(X, y)``, keeping the Adam state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._partial_fit(X, y, sample_weight)
+
+    def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predictions, shaped like the training targets.
+        """
+        Z = self._decision(X)
+        return Z.ravel() if self._y_1d else Z
+
+    def _encode(self, X, y, sample_weight, keep, classes):
+        s = self._sample_weight(X, sample_weight)
+        y_1d = y.ndim == 1
+        Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
+        if keep:
+            if Y.shape[1] != self._y_shift.shape[0]:
+                raise ValueError(
+                    f"y has {Y.shape[1]} outputs, but the model was fitted "
+                    f"with {self._y_shift.shape[0]}."
+                )
+        else:
+            self._y_1d = y_1d
+            self._y_shift, self._y_scale = _target_scaling(Y, s, self.fit_intercept)
+        return (Y - self._y_shift) / self._y_scale, s
+
+    def _initial_intercept(self, Y, s):
+        # The targets are centred with the weighted mean: 0 is optimal at W=0.
+        return 0.0
+
+    def _score_decisions(self, Z, Y, s):
+        # R^2 is unchanged by the per-output affine scaling of the targets.
+        return r2_score(Y, Z, sample_weight=s)
+
+    def _unpack(self, W, b):
+        W *= self._y_scale[:, None]
+        b = b * self._y_scale + self._y_shift
+        if self._y_1d:
+            return W[0], b[0]
+        return W, b
+
+
+class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
+    """Logistic regression (binary or multinomial) trained with Adam."""
+
+    _y_validation: ClassVar[dict] = {"multi_output": False}
+    _parameter_constraints: ClassVar[dict] = {
+        **_AdamLinearModel._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        alpha=1e-4,
+        fit_intercept=True,
+        learning_rate=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        amsgrad=False,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        verbose=0,
+        class_weight=None,
+    ):
+        super().__init__(
+            alpha=alpha,
+            fit_intercept=fit_intercept,
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            warm_start=warm_start,
+            verbose=verbose,
+        )
+        self.class_weight = class_weight
+
+    @property
+    def _loss_kind(self):
+        return "binary_logistic" if len(self.classes_) == 2 else "multinomial"
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Run one epoch of Adam over ``(X, y)``, keeping the Adam state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All the classes; required on the first call, and ``y`` must only
+            contain these.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative sample weights.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        if not hasattr(self, "adam_state_"):
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit."
+                )
+        if isinstance(self.class_weight, str):
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit, whose "
+                "batches do not show the class frequencies; pass a dict, e.g. "
+                "from sklearn.utils.compute_class_weight."
+            )
+        return self._partial_fit(X, y, sample_weight, classes=classes)
+
+    def decision_function(self, X):
+        """Decision values ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the log-odds of ``classes_[1]``.
+        """
+        Z = self._decision(X)
+        return Z[:, 0] if Z.shape[1] == 1 else Z
+
+    def predict(self, X):
+        """Predict the most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, taken from ``classes_``.
+        """
+        Z = self.decision_function(X)
+        index = (Z > 0).astype(int) if Z.ndim == 1 else Z.argmax(axis=1)
+        return self.classes_[index]
+
+    def predict_proba(self, X):
+        """Class probabilities (logistic or softmax of the decision values).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            p = expit(Z)
+            return np.column_stack([1 - p, p])
+        return softmax(Z, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            return -np.logaddexp(0, np.column_stack([Z, -Z]))
+        return log_softmax(Z, axis=1)
+
+    def _encode(self, X, y, sample_weight, keep, classes):
+        check_classification_targets(y)
+        if not keep:
+            self.classes_ = np.unique(y if classes is None else classes)
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    "AdamLogisticClassifier needs samples of at least 2 classes, "
+                    f"but the data contains only one class: {self.classes_[0]!r}."
+                )
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(
+                f"y contains classes {unknown.tolist()} that are not in "
+                f"classes_ {self.classes_.tolist()}."
+            )
+        index = np.searchsorted(self.classes_, y)
+        s = self._sample_weight(X, sample_weight)
+        if self.class_weight is not None:
+            weights = compute_class_weight(
+                self.class_weight, classes=self.classes_, y=y
+            )
+            s = s * weights[index].astype(X.dtype)
+        if not np.any(s):
+            raise ValueError("All sample weights times class weights are zero.")
+        K = len(self.classes_)
+        if K == 2:
+            return (index == 1).astype(X.dtype)[:, None], s
+        return (index[:, None] == np.arange(K)).astype(X.dtype), s
+
+    def _initial_intercept(self, Y, s):
+        # The intercept that is optimal while W = 0: the log class priors.
+        prior = (s @ Y) / s.sum()
+        if Y.shape[1] == 1:
+            prior = np.array([1 - prior[0], prior[0]])
+        log_prior = np.log(np.clip(prior, 1e-12, None))
+        if Y.shape[1] == 1:
+            return log_prior[1] - log_prior[0]
+        return log_prior - log_prior.mean()
+
+    def _score_decisions(self, Z, Y, s):
+        if Y.shape[1] == 1:
+            correct = (Z[:, 0] > 0) == (Y[:, 0] == 1)
+        else:
+            correct = Z.argmax(axis=1) == Y.argmax(axis=1)
+        return float(np.dot(s, correct) / s.sum())
+
+    def _unpack(self, W, b):
+        return W, b
+
+
+def _target_scaling(Y, s, fit_intercept):
+    """Per-output weighted mean (if centring) and scale of the targets.
+
+    Training on ``(Y - shift) / scale`` is an exact reparametrisation of the
+    objective (per output it is multiplied by ``scale**2`` at the same
+    ``alpha``); it puts the targets, hence the coefficients, on a unit scale,
+    the scale at which Adam's step size is meaningful.
+    """
+    w = s / s.sum()
+    shift = w @ Y if fit_intercept else np.zeros(Y.shape[1], Y.dtype)
+    scale = np.sqrt(w @ (Y - shift) ** 2)
+    scale[~(scale > 0)] = 1.0
+    return shift.astype(Y.dtype), scale.astype(Y.dtype)
