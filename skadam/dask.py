@@ -88,10 +88,15 @@ class Incremental(_DaskMLIncremental):
     one pass over the blocks of a Dask array or DataFrame, calling the
     wrapped estimator's ``partial_fit`` on one block at a time on the
     workers; ``partial_fit`` continues from the current state, so a loop of
-    ``partial_fit`` calls makes several epochs.  ``fit`` and ``partial_fit``
-    first call :func:`check_row_chunks`, so that an ``X`` chunked along its
-    columns raises a ``ValueError`` instead of training on its first column
-    block only.
+    ``partial_fit`` calls makes several epochs.  Two differences:
+
+    - ``fit`` and ``partial_fit`` first call :func:`check_row_chunks`, so that
+      an ``X`` chunked along its columns raises a ``ValueError`` instead of
+      training on its first column block only;
+    - Dask DataFrames and Series are optimised (``.optimize()``) before
+      dask-ml builds its graph, which otherwise fails on DataFrames whose
+      partitions are not stored under their own name (after
+      ``repartition``, for example).
 
     Examples
     --------
@@ -108,11 +113,24 @@ class Incremental(_DaskMLIncremental):
 
     def fit(self, X, y=None, **fit_params):
         check_row_chunks(X, y)
-        return super().fit(X, y, **fit_params)
+        return super().fit(_lowered(X), _lowered(y), **fit_params)
 
     def partial_fit(self, X, y=None, **fit_params):
         check_row_chunks(X, y)
-        return super().partial_fit(X, y, **fit_params)
+        return super().partial_fit(_lowered(X), _lowered(y), **fit_params)
+
+
+def _lowered(data):
+    """A Dask DataFrame whose partitions are stored under its own name.
+
+    dask-ml builds its training graph from keys ``(X._name, i)``.  The
+    partitions of a DataFrame expression that is not lowered yet (after
+    ``repartition``, for example) are stored under other names, and
+    ``partial_fit`` would receive the key itself instead of the data.
+    """
+    if isinstance(data, (dd.DataFrame, dd.Series)):
+        return data.optimize()
+    return data
 
 
 class DaskLinearObjective:
@@ -340,7 +358,8 @@ def fit_full_batch(
     Warns
     -----
     ConvergenceWarning
-        If ``maxiter`` steps end before ``gtol`` is reached.
+        If ``maxiter`` steps end before ``gtol`` is reached (never when the
+        estimator's ``tol`` is None and no ``gtol`` is given).
 
     Notes
     -----
@@ -361,7 +380,7 @@ def fit_full_batch(
     >>> client = Client(cluster)
     >>> X = da.from_array(np.linspace(-1, 1, 40).reshape(20, 2), chunks=(10, 2))
     >>> y = (X[:, 0] > 0).astype(int)
-    >>> clf = AdamLogisticClassifier(learning_rate=0.1, max_iter=200)
+    >>> clf = AdamLogisticClassifier(learning_rate=0.1, max_iter=200, tol=None)
     >>> clf = fit_full_batch(clf, X, y)
     >>> clf.classes_, clf.coef_.shape, clf.n_iter_
     (array([0, 1]), (1, 2), 200)
@@ -415,7 +434,7 @@ def _run_adam(estimator, objective, options):
     result = minimize(
         objective, x0, method=adam_minimize, jac=True, callback=record, options=options
     )
-    if result.status == 1:
+    if result.status == 1 and options["gtol"] > 0:
         warnings.warn(
             f"Adam reached maxiter={options['maxiter']} steps before the "
             f"gradient fell below gtol={options['gtol']}; increase max_iter "

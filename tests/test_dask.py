@@ -7,6 +7,8 @@ test runs under a time limit, so that a hang fails instead of blocking CI.
 """
 
 import contextlib
+import itertools
+import pickle
 import signal
 import subprocess
 import sys
@@ -20,10 +22,12 @@ import pytest
 from distributed import Client, LocalCluster, get_task_stream
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
+from sklearn.base import clone
+from sklearn.metrics import mean_squared_error
 
-from skadam import adam_minimize
+from skadam import AdamLinearRegressor, AdamLogisticClassifier, adam_minimize
 from skadam._loss import LinearLoss
-from skadam.dask import DaskLinearObjective, check_row_chunks
+from skadam.dask import DaskLinearObjective, Incremental, check_row_chunks
 
 LOOPBACK = {"127.0.0.1", "::1"}
 TEST_TIME_LIMIT = 60  # seconds, per test (the whole file takes far less)
@@ -320,3 +324,175 @@ def test_objective_rejects_bad_input(client, rng, change, message):
             client=client,
             **args,
         )
+
+
+# --- Route 1: Incremental ---------------------------------------------------
+
+
+def _classification(rng, n=400, d=5, n_classes=3):
+    X = rng.normal(size=(n, d))
+    logits = X @ rng.normal(size=(d, n_classes))
+    y = np.array(["ant", "bee", "cat"])[logits.argmax(axis=1)]
+    return X, y
+
+
+def _regression(rng, n=400, d=5):
+    X = rng.normal(size=(n, d))
+    return X, 50.0 + X @ rng.normal(size=d) * 10 + rng.normal(size=n)
+
+
+CHUNKS = (120, 120, 100, 60)
+
+
+def _blocks(X, y):
+    bounds = np.cumsum((0, *CHUNKS))
+    return [(X[a:b], y[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
+def _as_dask(X, y, frame):
+    if frame:
+        import dask.dataframe as dd
+        import pandas as pd
+
+        columns = [f"f{i}" for i in range(X.shape[1])]
+        divisions = tuple(np.cumsum((0, *CHUNKS)))
+        divisions = (*divisions[:-1], divisions[-1] - 1)
+        df = pd.DataFrame(X, columns=columns)
+        dX = dd.from_pandas(df, npartitions=1).repartition(divisions=divisions)
+        dy = dd.from_pandas(pd.Series(y), npartitions=1).repartition(
+            divisions=divisions
+        )
+        return dX, dy, [(df.iloc[a:b], yb) for (a, b), (_, yb) in _ranges(X, y)]
+    dX = da.from_array(X, chunks=(CHUNKS, -1))
+    return dX, da.from_array(y, chunks=(CHUNKS,)), _blocks(X, y)
+
+
+def _ranges(X, y):
+    bounds = np.cumsum((0, *CHUNKS))
+    return [((a, b), (None, y[a:b])) for a, b in itertools.pairwise(bounds)]
+
+
+def _assert_same_model(model, expected):
+    assert model.t_ == expected.t_ > 0
+    assert model.n_iter_ == expected.n_iter_
+    assert_allclose(model.coef_, expected.coef_, rtol=1e-12, atol=1e-14)
+    assert_allclose(model.intercept_, expected.intercept_, rtol=1e-12, atol=1e-14)
+    assert_allclose(model.loss_curve_, expected.loss_curve_, rtol=1e-12)
+
+
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_incremental_matches_the_same_partial_fits_in_memory(client, rng, kind, frame):
+    if kind == "classifier":
+        X, y = _classification(rng)
+        estimator = AdamLogisticClassifier(batch_size=32, random_state=0)
+        fit_params = {"classes": ["ant", "bee", "cat"]}
+    else:
+        X, y = _regression(rng)
+        estimator = AdamLinearRegressor(batch_size=32, random_state=0)
+        fit_params = {}
+    dX, dy, blocks = _as_dask(X, y, frame)
+    model = Incremental(estimator, shuffle_blocks=False)
+    expected = clone(estimator)
+    for _ in range(3):  # epochs; the estimator also shuffles within blocks
+        assert model.partial_fit(dX, dy, **fit_params) is model
+        for Xb, yb in blocks:
+            expected.partial_fit(Xb, yb, **fit_params)
+    _assert_same_model(model.estimator_, expected)
+    assert_allclose(model.coef_, expected.coef_, rtol=1e-12, atol=1e-14)
+    if frame:
+        assert_array_equal(model.estimator_.feature_names_in_, dX.columns)
+    predictions = model.predict(dX)
+    assert dask.is_dask_collection(predictions)
+    predicted, expected_predictions = (
+        predictions.compute(),
+        expected.predict(blocks_X(blocks)),
+    )
+    if kind == "classifier":
+        assert_array_equal(predicted, expected_predictions)
+    else:
+        assert_allclose(predicted, expected_predictions, rtol=1e-12)
+
+
+def blocks_X(blocks):
+    import pandas as pd
+
+    parts = [Xb for Xb, _ in blocks]
+    return pd.concat(parts) if hasattr(parts[0], "iloc") else np.vstack(parts)
+
+
+def test_incremental_fit_is_one_epoch_from_a_clone(client, rng):
+    X, y = _classification(rng)
+    estimator = AdamLogisticClassifier(batch_size=50, random_state=1)
+    dX, dy, blocks = _as_dask(X, y, frame=False)
+    model = Incremental(estimator, shuffle_blocks=False)
+    classes = ["ant", "bee", "cat"]
+    for _ in range(2):  # fit starts again from a clone every time
+        assert model.fit(dX, dy, classes=classes) is model
+    expected = clone(estimator)
+    for Xb, yb in blocks:
+        expected.partial_fit(Xb, yb, classes=classes)
+    _assert_same_model(model.estimator_, expected)
+    assert not hasattr(estimator, "coef_")
+
+
+def test_incremental_shuffled_blocks_follow_the_wrappers_order(client, rng):
+    X, y = _regression(rng)
+    dX, dy, blocks = _as_dask(X, y, frame=False)
+    estimator = AdamLinearRegressor(batch_size=40, random_state=0)
+    model = Incremental(estimator, shuffle_blocks=True, random_state=3)
+    model.partial_fit(dX, dy).partial_fit(dX, dy)
+    # dask-ml draws the block order from random_state, the same every call.
+    order = np.arange(len(blocks))
+    np.random.RandomState(3).shuffle(order)
+    expected = clone(estimator)
+    for _ in range(2):
+        for i in order:
+            expected.partial_fit(*blocks[i])
+    assert not np.array_equal(order, np.arange(len(blocks)))
+    _assert_same_model(model.estimator_, expected)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_incremental_rejects_column_chunks(client, rng, method):
+    X, y = _regression(rng)
+    dX = da.from_array(X, chunks=(100, 3))
+    model = Incremental(AdamLinearRegressor())
+    with pytest.raises(ValueError, match=r"X is chunked along its columns.*\(3, 2\)"):
+        getattr(model, method)(dX, da.from_array(y, chunks=100))
+    assert not hasattr(model, "estimator_")
+
+
+def test_pickle_round_trip_in_the_middle_of_training(rng):
+    X, y = _classification(rng)
+    blocks = _blocks(X, y)
+    classes = ["ant", "bee", "cat"]
+    model = AdamLogisticClassifier(batch_size=16, random_state=0)
+    model.partial_fit(*blocks[0], classes=classes)
+    restored = pickle.loads(pickle.dumps(model))
+    for Xb, yb in blocks[1:]:
+        model.partial_fit(Xb, yb, classes=classes)
+        restored.partial_fit(Xb, yb, classes=classes)
+    # Moments, step count and random stream all survived the round trip.
+    assert restored.t_ == model.t_
+    assert_array_equal(restored.coef_, model.coef_)
+    assert_array_equal(restored.intercept_, model.intercept_)
+
+
+def test_incremental_scores_with_dask_ml_scorers(client, rng):
+    X, y = _regression(rng)
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    model = Incremental(
+        AdamLinearRegressor(random_state=0), scoring="neg_mean_squared_error"
+    )
+    model.fit(dX, dy)
+    expected = -mean_squared_error(y, model.estimator_.predict(X))
+    assert_allclose(model.score(dX, dy), expected, rtol=1e-10)
+    Xc, yc = _classification(rng)
+    dXc, dyc, _ = _as_dask(Xc, yc, frame=False)
+    classifier = Incremental(AdamLogisticClassifier(batch_size=16, random_state=0))
+    for _ in range(3):
+        classifier.partial_fit(dXc, dyc, classes=["ant", "bee", "cat"])
+    accuracy = classifier.estimator_.score(Xc, yc)
+    assert_allclose(classifier.score(dXc, dyc), accuracy)
+    assert accuracy > 0.8
