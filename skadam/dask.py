@@ -180,6 +180,9 @@ class DaskLinearObjective:
         coefficients; ``__call__`` takes them flattened.
     classes : ndarray or None
         The class labels (logistic losses), else None.
+    dtype : numpy.dtype
+        The floating dtype of ``X`` on the workers (float32 is kept,
+        anything else becomes float64).
     weight_sum : float
         ``sum(s)`` over all rows.
     n_blocks : int
@@ -246,6 +249,7 @@ class DaskLinearObjective:
             self.classes = _check_classes(loss, y, classes)
             n_outputs = 1 if loss == "binary_logistic" else len(self.classes)
         self.coef_shape = self.loss.coef_shape(n_outputs, X.shape[1])
+        self.dtype = _float_dtype(X.dtype)
         self._blocks = self.client.compute(
             _prepared_blocks(X, y, sample_weight, loss, self.classes)
         )
@@ -447,10 +451,9 @@ def _run_adam(estimator, objective, options):
 
 def _set_fitted(estimator, objective, X, y, result, loss_curve):
     """Set the fitted attributes the estimators' ``fit`` would set."""
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
-    coef = result.x.reshape(objective.coef_shape).astype(dtype)
+    coef = result.x.reshape(objective.coef_shape).astype(objective.dtype)
     W, b = objective.loss.split(coef)
-    b = np.zeros(W.shape[0], dtype) if b is None else b
+    b = np.zeros(W.shape[0], W.dtype) if b is None else b
     if is_classifier(estimator):
         estimator.classes_ = objective.classes
     elif y.ndim == 1:
@@ -525,10 +528,15 @@ def _prepared_blocks(X, y, sample_weight, loss, classes):
     ]
 
 
+def _float_dtype(dtype):
+    # As the estimators: float32 stays float32, anything else becomes float64.
+    return np.dtype(dtype) if dtype in (np.float32, np.float64) else np.float64
+
+
 def _prepare_block(X, y, sample_weight, loss, classes):
     """Validate one row block and encode its targets (runs on a worker)."""
     X = np.asarray(X)
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    dtype = _float_dtype(X.dtype)
     X = X.astype(dtype, copy=False)
     if loss == "squared":
         Y = np.asarray(y, dtype=dtype).reshape(len(y), -1)

@@ -13,21 +13,37 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import dask
 import dask.array as da
+import joblib
 import numpy as np
 import psutil
 import pytest
 from distributed import Client, LocalCluster, get_task_stream
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
+from scipy.stats import loguniform
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.linear_model import Ridge
 from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingRandomSearchCV,
+    RandomizedSearchCV,
+)
 
 from skadam import AdamLinearRegressor, AdamLogisticClassifier, adam_minimize
 from skadam._loss import LinearLoss
-from skadam.dask import DaskLinearObjective, Incremental, check_row_chunks
+from skadam.dask import (
+    DaskLinearObjective,
+    Incremental,
+    check_row_chunks,
+    fit_full_batch,
+)
 
 LOOPBACK = {"127.0.0.1", "::1"}
 TEST_TIME_LIMIT = 60  # seconds, per test (the whole file takes far less)
@@ -496,3 +512,157 @@ def test_incremental_scores_with_dask_ml_scorers(client, rng):
     accuracy = classifier.estimator_.score(Xc, yc)
     assert_allclose(classifier.score(dXc, dyc), accuracy)
     assert accuracy > 0.8
+
+
+# --- Route 2: searches through joblib's Dask backend -----------------------
+
+
+def _search_runs_on_the_cluster(client, search, X, y):
+    """Fit ``search`` on the cluster; return it and the tasks the workers ran."""
+    with get_task_stream(client=client) as stream:
+        with joblib.parallel_backend("dask", scatter=[X, y]):
+            search.fit(X, y)
+    return search, stream.data
+
+
+def _assert_fits_ran_on_the_workers(client, tasks):
+    # joblib groups calls into batches of its own choosing: count batches.
+    fits = [task for task in tasks if "fit_and_score" in str(task["key"])]
+    assert len(fits) >= 2
+    assert {task["worker"] for task in fits} <= set(client.scheduler_info()["workers"])
+
+
+def test_grid_search_on_the_cluster_matches_in_memory(client, rng):
+    X, y = _classification(rng)
+    grid = {"alpha": [1e-4, 1e-2], "learning_rate": [0.01, 0.1]}
+    estimator = AdamLogisticClassifier(batch_size=32, max_iter=20, random_state=0)
+    search = GridSearchCV(estimator, grid, cv=3, n_jobs=-1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search, tasks = _search_runs_on_the_cluster(client, search, X, y)
+        expected = GridSearchCV(estimator, grid, cv=3, n_jobs=1).fit(X, y)
+    _assert_fits_ran_on_the_workers(client, tasks)
+    assert_allclose(
+        search.cv_results_["mean_test_score"],
+        expected.cv_results_["mean_test_score"],
+    )
+    assert search.best_params_ == expected.best_params_
+    assert_allclose(search.best_estimator_.coef_, expected.best_estimator_.coef_)
+
+
+def test_randomized_and_halving_searches_on_the_cluster(client, rng):
+    X, y = _regression(rng)
+    distributions = {"alpha": loguniform(1e-5, 1e-1), "learning_rate": [0.01, 0.1]}
+    estimator = AdamLinearRegressor(batch_size=64, max_iter=30, random_state=0)
+    searches = [
+        RandomizedSearchCV(estimator, distributions, n_iter=4, cv=3, random_state=0),
+        HalvingRandomSearchCV(
+            estimator,
+            distributions,
+            n_candidates=4,
+            cv=3,
+            min_resources=100,
+            random_state=0,
+        ),
+    ]
+    for search in searches:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            expected = clone(search).fit(X, y)
+            search.set_params(n_jobs=-1)
+            search, tasks = _search_runs_on_the_cluster(client, search, X, y)
+        _assert_fits_ran_on_the_workers(client, tasks)
+        assert_allclose(
+            search.cv_results_["mean_test_score"],
+            expected.cv_results_["mean_test_score"],
+        )
+        assert search.best_params_ == expected.best_params_
+        assert search.best_score_ > 0.9  # R^2 of the best candidate
+
+
+# --- fit_full_batch --------------------------------------------------------
+
+
+def _adam_in_memory(loss, X, Y, alpha, shape, options):
+    def objective(coef):
+        value, grad = loss.objective(coef.reshape(shape), X, Y, None, alpha)
+        return value, grad.ravel()
+
+    x0 = np.zeros(np.prod(shape))
+    return minimize(objective, x0, method=adam_minimize, jac=True, options=options)
+
+
+def test_fit_full_batch_classifier_follows_adam_in_memory(client, rng):
+    X, y = _classification(rng)
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    classifier = AdamLogisticClassifier(
+        alpha=1e-3, learning_rate=0.05, max_iter=40, tol=None
+    )
+    assert fit_full_batch(classifier, dX, dy, client=client) is classifier
+    Y = (y[:, None] == np.array(["ant", "bee", "cat"])).astype(float)
+    options = {"learning_rate": 0.05, "maxiter": 40, "gtol": 0.0}
+    expected = _adam_in_memory(LinearLoss("multinomial"), X, Y, 1e-3, (3, 6), options)
+    coef = expected.x.reshape(3, 6)
+    assert_array_equal(classifier.classes_, ["ant", "bee", "cat"])
+    assert_allclose(classifier.coef_, coef[:, :5], rtol=1e-8, atol=1e-12)
+    assert_allclose(classifier.intercept_, coef[:, 5], rtol=1e-8, atol=1e-12)
+    assert classifier.n_iter_ == classifier.t_ == 40
+    assert len(classifier.loss_curve_) == 40
+    assert_allclose(classifier.loss_curve_[-1], expected.fun, rtol=1e-10)
+    decision = X @ coef[:, :5].T + coef[:, 5]
+    assert_array_equal(classifier.predict(X), classifier.classes_[decision.argmax(1)])
+    assert classifier.score(X, y) > 0.8
+
+
+def _frames(X, y):
+    import dask.dataframe as dd
+    import pandas as pd
+
+    df = pd.DataFrame(X, columns=list("abcd"))
+    y = pd.Series(y) if y.ndim == 1 else pd.DataFrame(y)
+    return df, dd.from_pandas(df, npartitions=3), dd.from_pandas(y, npartitions=3)
+
+
+def test_fit_full_batch_regressor_reaches_the_ridge_optimum(client, rng):
+    X = rng.normal(size=(300, 4))
+    Y = X @ rng.normal(size=(4, 2)) + 1.5 + 0.1 * rng.normal(size=(300, 1))
+    df, dX, dY = _frames(X, Y)
+    regressor = AdamLinearRegressor(alpha=0.01, learning_rate=0.1, max_iter=1000)
+    fit_full_batch(regressor, dX, dY.to_dask_array(lengths=True), gtol=1e-7)
+    ridge = Ridge(alpha=300 * 0.01).fit(X, Y)
+    assert_allclose(regressor.coef_, ridge.coef_, atol=1e-5)
+    assert_allclose(regressor.intercept_, ridge.intercept_, atol=1e-5)
+    assert regressor.n_iter_ < 1000  # stopped on gtol
+    assert_array_equal(regressor.feature_names_in_, list("abcd"))
+    assert_allclose(regressor.predict(df), ridge.predict(X), atol=1e-4)
+
+
+def test_fit_full_batch_regressor_with_1d_targets(client, rng):
+    X = rng.normal(size=(300, 4)).astype(np.float32)
+    y = X @ rng.normal(size=4).astype(np.float32) + 1.0
+    df, dX, dy = _frames(X, y)
+    regressor = fit_full_batch(
+        AdamLinearRegressor(alpha=0.0, learning_rate=0.1, max_iter=30, tol=None),
+        dX,
+        dy,
+    )
+    options = {"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0}
+    expected = _adam_in_memory(
+        LinearLoss("squared"), X, y[:, None].astype(float), 0.0, (1, 5), options
+    )
+    assert regressor.coef_.dtype == np.float32
+    assert regressor.coef_.shape == (4,)
+    assert_allclose(regressor.coef_, expected.x[:4], rtol=1e-5)
+    assert_allclose(regressor.intercept_, expected.x[4], rtol=1e-5)
+    predictions = regressor.predict(df)
+    assert predictions.shape == (300,)
+    assert predictions.dtype == np.float32
+
+
+def test_fit_full_batch_warns_and_rejects(client, rng):
+    X, y = _classification(rng)
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    with pytest.raises(ValueError, match="class_weight"):
+        fit_full_batch(AdamLogisticClassifier(class_weight="balanced"), dX, dy)
+    with pytest.warns(ConvergenceWarning, match="maxiter=5 steps"):
+        fit_full_batch(AdamLogisticClassifier(max_iter=5), dX, dy, client=client)
