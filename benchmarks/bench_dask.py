@@ -19,10 +19,12 @@ the results are printed as a table and written as JSON (to stdout without
 """
 
 import argparse
+import itertools
 import json
 import platform
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +32,14 @@ import numpy as np
 # Runnable from a checkout without installing skadam.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import dask  # noqa: E402
-import dask.array as da  # noqa: E402
-import distributed  # noqa: E402
-from distributed import Client, LocalCluster  # noqa: E402
+import dask
+import dask.array as da
+import distributed
+from distributed import Client, LocalCluster
 
-from skadam import AdamLinearRegressor  # noqa: E402
-from skadam._loss import LinearLoss  # noqa: E402
-from skadam.dask import DaskLinearObjective, Incremental  # noqa: E402
+from skadam import AdamLinearRegressor
+from skadam._loss import LinearLoss
+from skadam.dask import DaskLinearObjective, Incremental
 
 N_FEATURES = 20
 
@@ -70,10 +72,11 @@ def bench_objective(client, sizes, repeat):
     for n_rows, n_blocks in sizes:
         X, y, dX, dy = _data(n_rows, n_blocks)
         coef = np.full(loss.coef_shape(1, N_FEATURES), 0.1)
-        Y = y[:, None]
-        in_memory = _median_seconds(lambda: loss.objective(coef, X, Y, None, 1e-3), repeat)
+        in_memory = _median_seconds(
+            partial(loss.objective, coef, X, y[:, None], None, 1e-3), repeat
+        )
         with DaskLinearObjective(dX, dy, alpha=1e-3, client=client) as objective:
-            on_cluster = _median_seconds(lambda: objective(coef), repeat)
+            on_cluster = _median_seconds(partial(objective, coef), repeat)
         rows.append(
             {
                 "n_rows": n_rows,
@@ -118,7 +121,7 @@ def bench_incremental(client, sizes, repeat):
 
 def _block_slices(chunks):
     bounds = np.cumsum((0, *chunks))
-    return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
 
 
 def _table(title, rows):
@@ -174,7 +177,9 @@ def main(argv=None):
                 "threads_per_worker": 1,
             },
             "objective": bench_objective(client, objective_sizes, repeat),
-            "incremental": bench_incremental(client, incremental_sizes, max(3, repeat // 4)),
+            "incremental": bench_incremental(
+                client, incremental_sizes, max(3, repeat // 4)
+            ),
         }
     print(_table("objective (seconds per call)", results["objective"]), file=sys.stderr)
     print(_table("incremental (one epoch)", results["incremental"]), file=sys.stderr)
