@@ -102,8 +102,14 @@ def bench_incremental(client, sizes, repeat):
             for Xb, yb in blocks:
                 model.partial_fit(Xb, yb)
 
-        def on_cluster(estimator=estimator, dX=dX, dy=dy):
-            Incremental(estimator, shuffle_blocks=False).partial_fit(dX, dy)
+        seeds = itertools.count(1)
+
+        def on_cluster(estimator=estimator, dX=dX, dy=dy, seeds=seeds):
+            # dask-ml names its graph after the estimator's parameters, and a
+            # result the scheduler still holds would be reused: a new seed
+            # per run makes every run compute.
+            model = estimator.set_params(random_state=next(seeds))
+            Incremental(model, shuffle_blocks=False).partial_fit(dX, dy)
 
         t_memory = _median_seconds(in_memory, repeat)
         t_cluster = _median_seconds(on_cluster, repeat)

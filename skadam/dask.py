@@ -574,7 +574,9 @@ def _weight(blocks):
 def _loss_sums(loss, coef, blocks):
     loss_sum, grad_sum = 0.0, np.zeros(coef.shape)
     for X, Y, sample_weight in blocks:
-        value, grad = loss.weighted_sums(coef, X, Y, sample_weight)
+        # In X's precision, as the estimators: float64 coefficients would make
+        # NumPy copy a float32 block to float64 at every step.
+        value, grad = loss.weighted_sums(coef.astype(X.dtype), X, Y, sample_weight)
         loss_sum += value
         grad_sum += grad
     return loss_sum, grad_sum
