@@ -79,8 +79,10 @@ def _check_options(options, stacklevel=5):
     maxiter = opts["maxiter"]
     if isinstance(maxiter, bool) or not isinstance(maxiter, Integral) or maxiter < 0:
         raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
-    for name in ("gtol", "ftol", "xtol"):
+    for name in ("gtol", "ftol", "xtol", "finite_diff_rel_step"):
         value = opts[name]
+        if name == "finite_diff_rel_step" and value is None:
+            continue
         if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
             raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
     return opts, adam
@@ -199,7 +201,7 @@ def _prepare_bounds(bounds, n, dtype):
 def _refuse_constraints(constraints):
     if constraints is None:
         return
-    if isinstance(constraints, list | tuple) and len(constraints) == 0:
+    if isinstance(constraints, list | tuple | dict) and len(constraints) == 0:
         return
     raise ValueError(
         "Adam cannot honour constraints (only bounds, by projection); "
@@ -319,6 +321,8 @@ def _run(objective, x, adam, stopper, return_best):
     state = adam.init(x)
     need_f, bounds = stopper.need_f, stopper.bounds
     f, g = objective.evaluate(x, need_f)
+    if g.shape != x.shape:
+        raise ValueError(f"The gradient has shape {g.shape}; x0 has shape {x.shape}.")
     status, nit = stopper.at_start(x, f, g), 0
     best = _Best(x, f, g) if return_best else None
     while status is None:
@@ -498,7 +502,8 @@ def adam_minimize(
     return_best : bool, default=False
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
-        iteration.
+        iteration. ``nit`` still counts every update taken; the message names
+        the update that produced the returned iterate.
     finite_diff_rel_step : float, optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
         differences; default ``sqrt(machine epsilon)``.
@@ -586,9 +591,10 @@ class AdamMinimizer:
         _check_options(options, stacklevel=3)
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}
 
-    def __call__(self, fun, x0=None, /, **kwargs):
+    def __call__(self, fun, x0=None, *args, **kwargs):
         """Run :func:`adam_minimize` (same arguments), stored options as defaults."""
-        return adam_minimize(fun, x0, **{**self.options, **_resolve_tol(kwargs)})
+        kwargs = {**self.options, **_resolve_tol(kwargs)}
+        return adam_minimize(fun, x0, *args, **kwargs)
 
     def __repr__(self):
         items = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
