@@ -56,8 +56,32 @@ def _lesson_demo():
     )
 
 
+def _estimator_demo():
+    """Fit AdamLogisticClassifier on a bundled dataset, next to LogisticRegression."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ._estimators import AdamLogisticClassifier
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    scores = {}
+    for model in (AdamLogisticClassifier(random_state=0), LogisticRegression()):
+        pipe = make_pipeline(StandardScaler(), model).fit(X_train, y_train)
+        scores[type(model).__name__] = pipe.score(X_test, y_test)
+    print(
+        "Breast cancer, test accuracy: AdamLogisticClassifier "
+        f"{scores['AdamLogisticClassifier']:.3f}, LogisticRegression "
+        f"{scores['LogisticRegression']:.3f}."
+    )
+
+
 def main():
     _lesson_demo()
+    _estimator_demo()
 
 
 if __name__ == "__main__":

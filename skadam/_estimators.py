@@ -300,7 +300,153 @@ class _AdamLinearModel(BaseEstimator):
 
 
 class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
-    """Penalised least squares trained with Adam."""
+    """Least squares with an L2 penalty (ridge regression), trained with Adam.
+
+    Minimises, over the coefficients ``W`` and intercept ``b``::
+
+        (1 / sum(s)) * sum_i s_i * 1/2 * ||y_i - (x_i W^T + b)||^2
+            + (alpha / 2) * ||W||_F^2
+
+    with ``s`` the sample weights (ones by default), so that with unit
+    weights the minimiser is ``Ridge(alpha=n_samples * alpha)``'s. ``y`` may
+    have several columns (multi-output regression).
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        L2 penalty on the coefficients (not the intercept), on the scale of
+        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
+        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    learning_rate : float, default=0.01
+        Adam's step size.
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+        Added to Adam's denominator; strictly positive, so that a
+        coefficient whose gradient is always zero stays finite.
+    amsgrad : bool, default=False
+        Use the AMSGrad variant (running maximum of the second moment).
+    batch_size : "auto", int or None, default="auto"
+        Rows per minibatch. None means full batch (one Adam step per
+        epoch). ``"auto"`` means full batch up to 4096 training rows and
+        512 rows above.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-4
+        The run has converged when the training objective (or, with
+        ``early_stopping``, the validation score) has not improved by at
+        least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
+        ``max_iter`` epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    shuffle : bool, default=True
+        Shuffle the training rows at each epoch (minibatches only).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split. Pass an int for
+        reproducible results.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows, drawn with
+        :func:`~sklearn.model_selection.train_test_split` on the row indices
+        with ``random_state`` (stratified for the classifier), monitor the
+        score on them after each epoch, and restore the coefficients of the
+        best epoch at the end. Ignored by ``partial_fit``.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
+    warm_start : bool, default=False
+        Continue a fitted model: ``fit`` starts from the current iterate
+        and Adam state (moments and step count) and random stream.
+    verbose : int, default=0
+        Print one line per epoch (objective, and validation score if any).
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
+        Coefficients; 1-D when ``y`` is 1-D, as in
+        :class:`~sklearn.linear_model.Ridge`.
+    intercept_ : float or ndarray of shape (n_outputs,)
+        Intercept (0 when ``fit_intercept=False``).
+    n_iter_ : int
+        Number of epochs run (summed over ``warm_start`` fits and
+        ``partial_fit`` calls).
+    t_ : int
+        Number of Adam steps taken, ``adam_state_.step``.
+    adam_state_ : AdamState
+        Adam's moments and step count, kept so that ``warm_start`` and
+        ``partial_fit`` continue where training stopped.
+    loss_curve_ : list of float
+        Training objective of each epoch (the minibatch losses accumulated
+        during the epoch plus the penalty at its end), on the internally
+        standardised targets (see Notes).
+    validation_scores_ : list of float or None
+        Score on the held-out rows after each epoch (R^2), with
+        ``early_stopping``; None otherwise.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its coefficients are restored.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    AdamLogisticClassifier : Logistic regression trained with Adam.
+    sklearn.linear_model.Ridge : The same objective, solved exactly.
+    sklearn.linear_model.SGDRegressor : Linear models trained with SGD.
+
+    Notes
+    -----
+    Training runs epochs of Adam steps (:class:`skadam.Adam`) on
+    minibatches gathered by index from ``X`` (never a copy of ``X``; a
+    column-major ``X`` is made row-major once when minibatches are used).
+    ``coef_`` and ``intercept_`` are the average of the iterates of the last
+    epoch, which removes most of the minibatch noise; under full batch this
+    is the last iterate. A run whose objective becomes non-finite (a far too
+    large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
+    coefficients of the start of that epoch, never NaN.
+
+    The defaults are chosen for features on a unit scale (for example after
+    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
+    0.01 (ten times Adam's usual value: the objective is convex and the
+    problem well scaled), full batch on small data (deterministic, it
+    reaches the exact optimum, and integer weights equal repetitions
+    exactly), minibatches of 512 rows on large data, and the stopping rule
+    of :class:`~sklearn.neural_network.MLPClassifier`.
+
+    The targets are standardised internally (per output: minus the weighted
+    mean, divided by the weighted standard deviation). This is an exact
+    reparametrisation: the objective in the units of ``y`` is the one in
+    standardised units times the variance, at the same ``alpha``, so the
+    optimum maps back exactly. It puts the coefficients on the unit scale at
+    which Adam's steps are meaningful, whatever the units of ``y``. The
+    scaling is fixed at the first fit (or ``partial_fit``) and kept by
+    ``warm_start`` and ``partial_fit``.
+
+    With ``batch_size=None``, a large ``max_iter`` and a small ``tol`` the
+    fit reaches the optimum of the objective above.
+
+    References
+    ----------
+    D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+    ICLR 2015, https://arxiv.org/abs/1412.6980
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skadam import AdamLinearRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), AdamLinearRegressor(random_state=0))
+    >>> model.fit(X, y).score(X, y) > 0.5
+    True
+    >>> model[-1].coef_.shape, model[-1].n_iter_ > 1
+    ((10,), True)
+    """
 
     _loss_kind = "squared"
     _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
@@ -378,7 +524,156 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
 
 
 class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
-    """Logistic regression (binary or multinomial) trained with Adam."""
+    """Logistic regression, binary or multinomial, trained with Adam.
+
+    Minimises, over the coefficients ``W`` and intercepts ``b``::
+
+        (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+
+    with ``L_i`` the negative log-likelihood of the true class of sample
+    ``i``: the binary logistic loss with ``coef_`` of shape
+    ``(1, n_features)`` for two classes, the multinomial (softmax) loss with
+    ``coef_`` of shape ``(n_classes, n_features)`` for more. ``s`` are the
+    sample weights times the class weights, so that with unit weights the
+    minimiser is ``LogisticRegression(C=1 / (n_samples * alpha))``'s.
+
+    Parameters
+    ----------
+    alpha : float, default=1e-4
+        L2 penalty on the coefficients (not the intercept), on the scale of
+        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
+        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+    fit_intercept : bool, default=True
+        Whether to fit an (unpenalised) intercept.
+    learning_rate : float, default=0.01
+        Adam's step size.
+    beta_1 : float, default=0.9
+        Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
+    beta_2 : float, default=0.999
+        Decay rate of Adam's second-moment estimate, in ``[0, 1)``.
+    epsilon : float, default=1e-8
+        Added to Adam's denominator; strictly positive, so that a
+        coefficient whose gradient is always zero stays finite.
+    amsgrad : bool, default=False
+        Use the AMSGrad variant (running maximum of the second moment).
+    batch_size : "auto", int or None, default="auto"
+        Rows per minibatch. None means full batch (one Adam step per
+        epoch). ``"auto"`` means full batch up to 4096 training rows and
+        512 rows above.
+    max_iter : int, default=1000
+        Maximum number of epochs (passes over the training data).
+    tol : float or None, default=1e-4
+        The run has converged when the training objective (or, with
+        ``early_stopping``, the validation score) has not improved by at
+        least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
+        ``max_iter`` epochs.
+    n_iter_no_change : int, default=10
+        Epochs without improvement before stopping.
+    shuffle : bool, default=True
+        Shuffle the training rows at each epoch (minibatches only).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the shuffling and the validation split. Pass an int for
+        reproducible results.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training rows, drawn with
+        :func:`~sklearn.model_selection.train_test_split` on the row indices
+        with ``random_state`` (stratified for the classifier), monitor the
+        score on them after each epoch, and restore the coefficients of the
+        best epoch at the end. Ignored by ``partial_fit``.
+    validation_fraction : float, default=0.1
+        Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
+    warm_start : bool, default=False
+        Continue a fitted model: ``fit`` starts from the current iterate
+        and Adam state (moments and step count) and random stream.
+    verbose : int, default=0
+        Print one line per epoch (objective, and validation score if any).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplying the sample weights: a dict
+        ``{class_label: weight}``, or ``"balanced"`` for
+        ``n_samples / (n_classes * np.bincount(y))`` (not with
+        ``partial_fit``, which does not see the class frequencies).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels (any sortable labels: ints, strings).
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients; one row for two classes (the log-odds of
+        ``classes_[1]``).
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts (zeros when ``fit_intercept=False``).
+    n_iter_ : int
+        Number of epochs run (summed over ``warm_start`` fits and
+        ``partial_fit`` calls).
+    t_ : int
+        Number of Adam steps taken, ``adam_state_.step``.
+    adam_state_ : AdamState
+        Adam's moments and step count, kept so that ``warm_start`` and
+        ``partial_fit`` continue where training stopped.
+    loss_curve_ : list of float
+        Training objective of each epoch (the minibatch losses accumulated
+        during the epoch plus the penalty at its end).
+    validation_scores_ : list of float or None
+        Score on the held-out rows after each epoch (accuracy), with
+        ``early_stopping``; None otherwise.
+    best_validation_score_ : float or None
+        Best of ``validation_scores_``; its coefficients are restored.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features seen during ``fit``, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    AdamLinearRegressor : Ridge regression trained with Adam.
+    sklearn.linear_model.LogisticRegression : The same objective, solved
+        exactly.
+    sklearn.neural_network.MLPClassifier : With ``hidden_layer_sizes=()``
+        and ``solver="adam"``, a logistic regression trained with Adam.
+
+    Notes
+    -----
+    Training runs epochs of Adam steps (:class:`skadam.Adam`) on
+    minibatches gathered by index from ``X`` (never a copy of ``X``; a
+    column-major ``X`` is made row-major once when minibatches are used).
+    ``coef_`` and ``intercept_`` are the average of the iterates of the last
+    epoch, which removes most of the minibatch noise; under full batch this
+    is the last iterate. A run whose objective becomes non-finite (a far too
+    large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
+    coefficients of the start of that epoch, never NaN.
+
+    The defaults are chosen for features on a unit scale (for example after
+    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
+    0.01 (ten times Adam's usual value: the objective is convex and the
+    problem well scaled), full batch on small data (deterministic, it
+    reaches the exact optimum, and integer weights equal repetitions
+    exactly), minibatches of 512 rows on large data, and the stopping rule
+    of :class:`~sklearn.neural_network.MLPClassifier`. The intercepts start
+    at their optimum for zero coefficients, the log of the (weighted) class
+    priors.
+
+    With ``batch_size=None``, a large ``max_iter`` and a small ``tol`` the
+    fit reaches the optimum of the objective above.
+
+    References
+    ----------
+    D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
+    ICLR 2015, https://arxiv.org/abs/1412.6980
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skadam import AdamLogisticClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> model = make_pipeline(StandardScaler(), AdamLogisticClassifier(random_state=0))
+    >>> model.fit(X, y).score(X, y) > 0.9
+    True
+    >>> model[-1].coef_.shape, model.predict_proba(X[:2]).shape
+    ((3, 4), (2, 3))
+    """
 
     _y_validation: ClassVar[dict] = {"multi_output": False}
     _parameter_constraints: ClassVar[dict] = {

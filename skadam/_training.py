@@ -14,9 +14,10 @@ given) is compared with the best so far; after ``n_iter_no_change`` epochs in
 a row without an improvement of at least ``tol`` the run has converged.  With
 a validation score the best coefficients are restored at the end.
 
-A run that produces a non-finite loss or gradient stops at once and keeps
-the last finite coefficients (status ``"diverged"``), so a too large learning
-rate never leaves NaN coefficients behind.
+A run that produces a non-finite loss or gradient stops at once and goes back
+to the coefficients at the start of that epoch, the last ones with a finite
+objective (status ``"diverged"``), so a too large learning rate never leaves
+NaN or infinite coefficients behind.
 """
 
 import contextlib
@@ -81,29 +82,30 @@ class Minibatches:
     def epoch(self, shuffle, rng):
         """Yield the minibatches of one epoch.
 
-        Each minibatch is a list of chunks ``(X_c, Y_c, s_c)``, together with
-        its share of the data, ``n_rows_in_batch / n_rows``.
+        Each minibatch is an iterable of chunks ``(X_c, Y_c, s_c)`` (use each
+        chunk before taking the next: they share a buffer), together with its
+        share of the data, ``n_rows_in_batch / n_rows``.
         """
         n, B = self.n_rows, self.batch_size
         if self.rows is None and B == n:
             yield [(self.X, self.Y, self.sample_weight)], 1.0
             return
         order = self.rows
-        if shuffle:
+        if shuffle and B < n:  # one batch of all rows: the order is immaterial
             order = rng.permutation(n if order is None else order)
         for start in range(0, n, B):
             stop = min(start + B, n)
             yield self._chunks(order, start, stop), (stop - start) / n
 
     def _chunks(self, order, start, stop):
-        chunks = []
+        # A generator: each chunk is gathered into the shared buffer only
+        # once the previous one has been used.
         for lo in range(start, stop, CHUNK_ROWS):
             hi = min(lo + CHUNK_ROWS, stop)
             if order is None:  # in order, unshuffled: a slice is enough
-                chunks.append(self._take(slice(lo, hi)))
+                yield self._take(slice(lo, hi))
             else:
-                chunks.append(self._take(order[lo:hi]))
-        return chunks
+                yield self._take(order[lo:hi])
 
     def _take(self, index):
         Y, s = self.Y[index], self.sample_weight[index]
@@ -299,11 +301,7 @@ class _Epochs:
         for chunks, share in batches.epoch(shuffle, rng):
             loss_sum = self._gradient_sum(chunks)
             if not (math.isfinite(loss_sum) and np.isfinite(self.grad).all()):
-                if not np.isfinite(coef).all():
-                    coef[...] = start
-                if average is not None:
-                    average[...] = coef
-                return None
+                return self._diverged(start, average)
             # The minibatch gradient is an unbiased estimate of the objective's.
             loss.penalise(coef, self.grad, self.alpha, batches.weight_sum * share)
             self.adam.step(coef, self.grad, self.state)
@@ -313,7 +311,21 @@ class _Epochs:
                 average += coef
         if average is not None:
             average /= n_steps
-        return loss_total / batches.weight_sum + loss.penalty(coef, self.alpha)
+        epoch_loss = loss_total / batches.weight_sum + loss.penalty(coef, self.alpha)
+        return (
+            epoch_loss if math.isfinite(epoch_loss) else self._diverged(start, average)
+        )
+
+    def _diverged(self, start, average):
+        """Go back to the start of the epoch; return None (no epoch loss).
+
+        The coefficients at the start of the epoch are the last ones whose
+        objective (penalty included) was finite.
+        """
+        self.coef[...] = start
+        if average is not None:
+            average[...] = self.coef
+        return None
 
     def _gradient_sum(self, chunks):
         """Loss sum of a minibatch; its gradient sum goes to ``self.grad``."""

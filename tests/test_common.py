@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import pytest
 from sklearn.utils.estimator_checks import (
     check_param_validation,
@@ -17,3 +21,23 @@ def test_sklearn_compatible_estimator(estimator, check):
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
 def test_param_validation(estimator):
     check_param_validation(type(estimator).__name__, estimator)
+
+
+def test_array_api_check_with_scipy_array_api_enabled():
+    # scikit-learn skips check_array_api_input unless SCIPY_ARRAY_API=1 was
+    # set before SciPy was imported, so it runs here in a fresh interpreter.
+    code = (
+        "from sklearn.utils.estimator_checks import check_array_api_input\n"
+        "from skadam import AdamLinearRegressor, AdamLogisticClassifier\n"
+        "for est in (AdamLinearRegressor(), AdamLogisticClassifier()):\n"
+        "    check_array_api_input(type(est).__name__, est, 'numpy')\n"
+        "print('ok')\n"
+    )
+    env = {**os.environ, "SCIPY_ARRAY_API": "1"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, env.get("PYTHONPATH", "")])
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -1,0 +1,59 @@
+"""
+=================================================
+Loss curves for learning rates and batch sizes
+=================================================
+
+Every fitted :class:`skadam.AdamLogisticClassifier` (and
+:class:`skadam.AdamLinearRegressor`) records the training objective of each
+epoch in ``loss_curve_``. Here we compare how it falls on the digits dataset
+for a few Adam learning rates (full batch: one Adam step per epoch) and a few
+batch sizes (minibatches: many steps per epoch, each on fewer rows).
+
+``tol=None`` makes every run last ``max_iter`` epochs, so that the curves
+have the same length.
+"""
+
+# %%
+import matplotlib.pyplot as plt
+from sklearn.datasets import load_digits
+from sklearn.preprocessing import StandardScaler
+
+from skadam import AdamLogisticClassifier
+
+X, y = load_digits(return_X_y=True)
+X = StandardScaler().fit_transform(X)
+epochs = 60
+
+fig, (ax_lr, ax_batch) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+
+# %%
+# Learning rates, full batch
+# --------------------------
+# A small step makes steady but slow progress; a large one goes fast at
+# first and then oscillates around the optimum.
+for learning_rate in [0.001, 0.01, 0.1]:
+    model = AdamLogisticClassifier(
+        learning_rate=learning_rate, batch_size=None, max_iter=epochs, tol=None
+    ).fit(X, y)
+    ax_lr.plot(model.loss_curve_, label=f"learning_rate={learning_rate:g}")
+
+# %%
+# Batch sizes, same learning rate
+# -------------------------------
+# Smaller minibatches take more Adam steps per epoch, so the objective falls
+# in fewer epochs, at the price of noisier steps.
+for batch_size in [None, 256, 32]:
+    model = AdamLogisticClassifier(
+        batch_size=batch_size, max_iter=epochs, tol=None, random_state=0
+    ).fit(X, y)
+    label = "full batch" if batch_size is None else f"batch_size={batch_size}"
+    ax_batch.plot(model.loss_curve_, label=f"{label} ({model.t_} steps)")
+
+for ax, title in [(ax_lr, "learning rate"), (ax_batch, "batch size")]:
+    ax.set_xlabel("epoch")
+    ax.set_yscale("log")
+    ax.set_title(f"Effect of the {title}")
+    ax.legend()
+ax_lr.set_ylabel("training objective (loss_curve_)")
+fig.tight_layout()
+plt.show()

@@ -1,0 +1,578 @@
+import io
+import os
+import pickle
+import re
+import subprocess
+import sys
+import warnings
+from functools import cache
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from scipy import sparse
+from scipy.special import logsumexp
+from sklearn import datasets
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skadam import AdamLinearRegressor, AdamLogisticClassifier
+
+
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # The reference solvers are much slower with BLAS threads on a busy machine.
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+@cache
+def load(name, standardise=True):
+    X, y = getattr(datasets, f"load_{name}")(return_X_y=True)
+    if standardise:
+        X = StandardScaler().fit_transform(X)
+    return X, y
+
+
+def regression_objective(model, X, y, alpha):
+    """The documented objective, computed here from the fitted attributes."""
+    Y = y.reshape(len(y), -1)
+    coef = np.atleast_2d(model.coef_)
+    R = Y - X @ coef.T - model.intercept_
+    return 0.5 * np.mean(np.sum(R**2, axis=1)) + 0.5 * alpha * np.sum(coef**2)
+
+
+def logistic_objective(model, X, y, alpha):
+    Z = X @ model.coef_.T + model.intercept_
+    if Z.shape[1] == 1:  # binary: class 0 has decision value 0
+        Z = np.column_stack([np.zeros(len(Z)), Z])
+    index = np.searchsorted(model.classes_, y)
+    losses = logsumexp(Z, axis=1) - Z[np.arange(len(y)), index]
+    return np.mean(losses) + 0.5 * alpha * np.sum(model.coef_**2)
+
+
+EXACT = dict(batch_size=None, max_iter=20_000, tol=1e-12, n_iter_no_change=100)
+
+
+# -- optimality ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, alpha", [("breast_cancer", 1e-2), ("iris", 1e-2), ("wine", 3e-3)]
+)
+def test_classifier_reaches_logistic_regression_optimum(name, alpha):
+    X, y = load(name)
+    n = len(y)
+    reference = LogisticRegression(C=1 / (n * alpha), tol=1e-12, max_iter=10_000)
+    reference.fit(X, y)
+    model = AdamLogisticClassifier(alpha=alpha, **EXACT).fit(X, y)
+    best = logistic_objective(reference, X, y, alpha)
+    assert logistic_objective(model, X, y, alpha) <= best * (1 + 1e-4)
+    assert model.coef_.shape == reference.coef_.shape
+    assert_allclose(model.coef_, reference.coef_, rtol=1e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("name, alpha", [("diabetes", 1e-3), ("linnerud", 1e-2)])
+def test_regressor_reaches_ridge_optimum(name, alpha):
+    X, y = load(name)
+    n = len(y)
+    reference = Ridge(alpha=n * alpha).fit(X, y)
+    model = AdamLinearRegressor(alpha=alpha, **EXACT).fit(X, y)
+    best = regression_objective(reference, X, y, alpha)
+    assert regression_objective(model, X, y, alpha) <= best * (1 + 1e-4)
+    assert model.coef_.shape == reference.coef_.shape
+    assert_allclose(model.predict(X), reference.predict(X), rtol=1e-3)
+
+
+# -- quality of the defaults --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, margin",
+    [("iris", 0.03), ("wine", 0.03), ("breast_cancer", 0.02), ("digits", 0.02)],
+)
+def test_classifier_defaults_on_par_with_logistic_regression(name, margin):
+    X, y = load(name, standardise=False)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, stratify=y, random_state=0
+    )
+    model = make_pipeline(StandardScaler(), AdamLogisticClassifier(random_state=0))
+    reference = make_pipeline(StandardScaler(), LogisticRegression())
+    score = model.fit(X_train, y_train).score(X_test, y_test)
+    assert score >= reference.fit(X_train, y_train).score(X_test, y_test) - margin
+
+
+@pytest.mark.parametrize("name", ["diabetes", "linnerud"])
+def test_regressor_defaults_on_par_with_ridge(name):
+    # Targets as they come: diabetes' run to the hundreds.
+    X, y = load(name, standardise=False)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
+    model = make_pipeline(StandardScaler(), AdamLinearRegressor(random_state=0))
+    score = model.fit(X_train, y_train).score(X_test, y_test)
+    # Ridge at the same penalty as the defaults (alpha=1e-4 per sample).
+    same_penalty = Ridge(alpha=1e-4 * len(y_train))
+    reference = make_pipeline(StandardScaler(), same_penalty)
+    assert score >= reference.fit(X_train, y_train).score(X_test, y_test) - 0.02
+    if name == "diabetes":
+        default_ridge = make_pipeline(StandardScaler(), Ridge())
+        ridge_score = default_ridge.fit(X_train, y_train).score(X_test, y_test)
+        assert score >= ridge_score - 0.01
+
+
+# -- scikit-learn tooling -----------------------------------------------------
+
+
+def test_pipeline_grid_search_and_cross_val_score():
+    X, y = load("iris", standardise=False)
+    pipe = make_pipeline(StandardScaler(), AdamLogisticClassifier(random_state=0))
+    grid = GridSearchCV(
+        pipe, {"adamlogisticclassifier__alpha": [1e-4, 1e-1]}, cv=3, n_jobs=2
+    )
+    grid.fit(X, y)
+    assert grid.best_score_ > 0.9
+    assert grid.best_params_["adamlogisticclassifier__alpha"] == 1e-4
+    X, y = load("diabetes", standardise=False)
+    pipe = make_pipeline(StandardScaler(), AdamLinearRegressor(random_state=0))
+    assert np.mean(cross_val_score(pipe, X, y, cv=3)) > 0.4
+
+
+def test_clone_keeps_params_and_drops_fit():
+    model = AdamLogisticClassifier(alpha=0.1, class_weight="balanced")
+    model.fit(*load("iris"))
+    copy = clone(model)
+    assert copy.get_params() == model.get_params()
+    with pytest.raises(NotFittedError):
+        copy.predict(load("iris")[0])
+
+
+@pytest.mark.parametrize("dump", ["pickle", "joblib"])
+def test_pickle_round_trip_keeps_predictions_and_adam_state(dump):
+    X, y = load("wine")
+    model = AdamLogisticClassifier(batch_size=32, random_state=0, max_iter=3)
+    model.fit(X, y)
+    if dump == "pickle":
+        restored = pickle.loads(pickle.dumps(model))
+    else:
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        buffer.seek(0)
+        restored = joblib.load(buffer)
+    assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+    assert restored.t_ == model.t_
+    # Training continues identically from the restored state and random stream.
+    model.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    assert_array_equal(restored.coef_, model.coef_)
+    assert restored.t_ == model.t_ == 4 * 6  # 6 minibatches of 32 rows an epoch
+
+
+def test_string_labels():
+    X, y = load("iris")
+    labels = np.array(["setosa", "versicolor", "virginica"])
+    as_strings = AdamLogisticClassifier().fit(X, labels[y])
+    as_ints = AdamLogisticClassifier().fit(X, y)
+    assert_array_equal(as_strings.classes_, labels)
+    assert_array_equal(as_strings.predict(X), labels[as_ints.predict(X)])
+    assert_allclose(as_strings.coef_, as_ints.coef_)
+
+
+def test_dataframe_feature_names():
+    X, y = load("diabetes")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    model = AdamLinearRegressor().fit(frame, y)
+    assert_array_equal(model.feature_names_in_, frame.columns)
+    assert_allclose(model.predict(frame), AdamLinearRegressor().fit(X, y).predict(X))
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame[frame.columns[::-1]])
+
+
+# -- shapes -------------------------------------------------------------------
+
+
+def test_shapes_of_fitted_attributes():
+    X, y = load("iris")
+    multi = AdamLogisticClassifier().fit(X, y)
+    assert multi.coef_.shape == (3, 4) and multi.intercept_.shape == (3,)
+    assert multi.decision_function(X).shape == (150, 3)
+    binary = AdamLogisticClassifier().fit(X, y == 2)
+    assert binary.coef_.shape == (1, 4) and binary.intercept_.shape == (1,)
+    assert binary.decision_function(X).shape == (150,)
+    for model in (multi, binary):
+        proba = model.predict_proba(X)
+        assert_allclose(proba.sum(axis=1), 1.0)
+        assert_allclose(model.predict_log_proba(X), np.log(proba), atol=1e-12)
+        assert_array_equal(model.predict(X), model.classes_[proba.argmax(axis=1)])
+
+    X, Y = load("linnerud")
+    single = AdamLinearRegressor().fit(X, Y[:, 0])
+    assert single.coef_.shape == (3,) and np.ndim(single.intercept_) == 0
+    assert single.predict(X).shape == (20,)
+    column = AdamLinearRegressor().fit(X, Y[:, :1])
+    assert column.coef_.shape == (1, 3) and column.intercept_.shape == (1,)
+    multi = AdamLinearRegressor().fit(X, Y)
+    assert multi.coef_.shape == (3, 3) and multi.predict(X).shape == (20, 3)
+
+
+def test_log_proba_is_finite_for_huge_decision_values():
+    X, y = load("breast_cancer")
+    model = AdamLogisticClassifier(max_iter=5).fit(X, y)
+    model.coef_ = model.coef_ * 1e6
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log_proba = model.predict_log_proba(X)
+    assert np.all(np.isfinite(log_proba))
+    assert log_proba.min() < -1e3
+
+
+# -- sparse, weights, float32 -------------------------------------------------
+
+
+@pytest.mark.parametrize("container", [sparse.csr_matrix, sparse.csc_array])
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "iris"),
+        (AdamLinearRegressor, "linnerud"),
+    ],
+)
+def test_sparse_equals_dense_under_full_batch(container, Estimator, name):
+    X, y = load(name)
+    X = np.where(np.abs(X) < 0.5, 0.0, X)  # make it actually sparse
+    params = dict(batch_size=None, max_iter=300, tol=None)
+    dense = Estimator(**params).fit(X, y)
+    sp = Estimator(**params).fit(container(X), y)
+    assert_allclose(sp.coef_, dense.coef_, rtol=1e-7, atol=1e-9)
+    assert_allclose(sp.predict(container(X)), dense.predict(X), rtol=1e-7, atol=1e-9)
+
+
+def test_sparse_minibatches_match_dense_minibatches():
+    X, y = load("breast_cancer")
+    X = np.where(np.abs(X) < 0.5, 0.0, X)
+    params = dict(batch_size=64, max_iter=5, tol=None, random_state=0)
+    dense = AdamLogisticClassifier(**params).fit(X, y)
+    sp = AdamLogisticClassifier(**params).fit(sparse.csc_matrix(X), y)
+    assert_allclose(sp.coef_, dense.coef_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "wine"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
+def test_integer_weights_equal_repetition_and_zero_weight_absence(Estimator, name):
+    X, y = load(name)
+    rng = np.random.default_rng(0)
+    weights = rng.integers(0, 4, size=len(y))
+    params = dict(batch_size=None, max_iter=200, tol=None)
+    weighted = Estimator(**params).fit(X, y, sample_weight=weights)
+    repeated = Estimator(**params).fit(X.repeat(weights, 0), y.repeat(weights))
+    assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-7, atol=1e-10)
+    assert_allclose(weighted.intercept_, repeated.intercept_, rtol=1e-7)
+
+
+def test_class_weight_equals_sample_weight():
+    X, y = load("iris")
+    params = dict(batch_size=None, max_iter=100, tol=None)
+    class_weight = {0: 1.0, 1: 3.0, 2: 0.5}
+    by_class = AdamLogisticClassifier(class_weight=class_weight, **params).fit(X, y)
+    by_sample = AdamLogisticClassifier(**params).fit(
+        X, y, sample_weight=np.array([1.0, 3.0, 0.5])[y]
+    )
+    assert_allclose(by_class.coef_, by_sample.coef_, rtol=1e-10)
+    counts = np.bincount(y[:120])
+    balanced = AdamLogisticClassifier(class_weight="balanced", **params)
+    balanced.fit(X[:120], y[:120])
+    manual = AdamLogisticClassifier(
+        class_weight=dict(enumerate(120 / (3 * counts))), **params
+    ).fit(X[:120], y[:120])
+    assert_allclose(balanced.coef_, manual.coef_, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "breast_cancer"),
+        (AdamLogisticClassifier, "iris"),
+        (AdamLinearRegressor, "linnerud"),
+    ],
+)
+@pytest.mark.parametrize("batch_size", [None, 16])
+def test_float32_end_to_end(Estimator, name, batch_size):
+    X, y = load(name)
+    params = dict(batch_size=batch_size, max_iter=50, tol=None, random_state=0)
+    model32 = Estimator(**params).fit(X.astype(np.float32), y)
+    model64 = Estimator(**params).fit(X, y)
+    assert model32.coef_.dtype == np.float32
+    assert np.asarray(model32.intercept_).dtype == np.float32
+    assert model32.adam_state_.m.dtype == np.float32
+    assert model32.predict(X.astype(np.float32)).dtype.kind in "U" + "iub" or (
+        model32.predict(X.astype(np.float32)).dtype == np.float32
+    )
+    if Estimator is AdamLogisticClassifier:
+        assert model32.predict_proba(X.astype(np.float32)).dtype == np.float32
+    assert_allclose(model32.coef_, model64.coef_, rtol=1e-3, atol=5e-3)
+    assert model64.coef_.dtype == np.float64
+
+
+# -- state across calls ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "iris"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
+def test_warm_start_continues_like_an_uninterrupted_run(Estimator, name):
+    X, y = load(name)
+    params = dict(batch_size=32, tol=None, random_state=0)
+    whole = Estimator(max_iter=6, **params).fit(X, y)
+    split = Estimator(max_iter=2, warm_start=True, **params).fit(X, y)
+    split.set_params(max_iter=4).fit(X, y)
+    assert_array_equal(split.coef_, whole.coef_)
+    assert split.t_ == whole.t_ == 6 * int(np.ceil(len(y) / 32))
+    assert split.n_iter_ == 6 and len(split.loss_curve_) == 6
+    assert_array_equal(split.adam_state_.v, whole.adam_state_.v)
+    # Without warm_start the second fit starts again from scratch.
+    cold = clone(split).set_params(warm_start=False, max_iter=4).fit(X, y)
+    assert cold.t_ == 4 * int(np.ceil(len(y) / 32))
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "wine"),
+        (AdamLinearRegressor, "linnerud"),
+    ],
+)
+def test_partial_fit_equals_fit_epochs(Estimator, name):
+    X, y = load(name)
+    params = dict(batch_size=8, tol=None, random_state=0)
+    whole = Estimator(max_iter=3, **params).fit(X, y)
+    parts = Estimator(**params)
+    extra = {"classes": np.unique(y)} if Estimator is AdamLogisticClassifier else {}
+    for _ in range(3):
+        parts.partial_fit(X, y, **extra)
+    assert_array_equal(parts.coef_, whole.coef_)
+    assert parts.t_ == whole.t_ and parts.n_iter_ == 3
+
+
+def test_partial_fit_on_batches_keeps_moments():
+    X, y = load("digits")
+    model = AdamLogisticClassifier(random_state=0)
+    model.partial_fit(X[:900], y[:900], classes=np.arange(10))
+    m_before = model.adam_state_.m.copy()
+    steps = model.t_
+    model.partial_fit(X[900:], y[900:])
+    assert model.t_ == steps + 1  # full batch: one step per call
+    assert not np.allclose(model.adam_state_.m, m_before)
+    assert model.score(X, y) > 0.8
+
+
+# -- early stopping, divergence, convergence ---------------------------------
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "breast_cancer"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
+def test_early_stopping_restores_the_best_weights(Estimator, name):
+    X, y = load(name)
+    # A large step on minibatches makes the validation score wander.
+    model = Estimator(
+        early_stopping=True,
+        validation_fraction=0.2,
+        learning_rate=0.5,
+        batch_size=16,
+        n_iter_no_change=8,
+        alpha=0.0,
+        random_state=0,
+    ).fit(X, y)
+    scores = model.validation_scores_
+    assert len(scores) == model.n_iter_ >= 9
+    assert model.best_validation_score_ == max(scores)
+    assert np.argmax(scores) < len(scores) - 1  # the last epoch was not best
+    # The validation rows, drawn as documented from random_state.
+    stratify = y if Estimator is AdamLogisticClassifier else None
+    _, val = train_test_split(
+        np.arange(len(y)),
+        test_size=0.2,
+        random_state=np.random.RandomState(0),
+        stratify=stratify,
+    )
+    assert_allclose(model.score(X[val], y[val]), model.best_validation_score_)
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "iris"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
+# Adam's steps are about learning_rate in size: only such steps overflow.
+@pytest.mark.parametrize(
+    "dtype, learning_rate", [(np.float64, 1e307), (np.float32, 1e37)]
+)
+def test_divergence_keeps_finite_coefficients_and_warns(
+    Estimator, name, dtype, learning_rate
+):
+    X, y = load(name)
+    X = X.astype(dtype)
+    model = Estimator(learning_rate=learning_rate, batch_size=None, max_iter=50)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        model.fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+    assert np.all(np.isfinite(model.intercept_))
+    assert np.all(np.isfinite(model.loss_curve_))
+    assert model.n_iter_ < 50
+
+
+def test_convergence_warning_on_max_iter_and_not_when_converged():
+    X, y = load("iris")
+    with pytest.warns(ConvergenceWarning, match="max_iter=2"):
+        AdamLogisticClassifier(max_iter=2).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = AdamLogisticClassifier(tol=1e-3).fit(X, y)
+    assert model.n_iter_ < model.max_iter
+
+
+def test_loss_curve_decreases_and_verbose_prints_one_line_per_epoch(capsys):
+    X, y = load("diabetes")
+    model = AdamLinearRegressor(max_iter=30, tol=None, verbose=1).fit(X, y)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 30 == len(model.loss_curve_)
+    assert lines[0].startswith("Epoch 1: loss = ")
+    assert model.loss_curve_[-1] < model.loss_curve_[0]
+    model = AdamLinearRegressor(max_iter=3, early_stopping=True, verbose=1, tol=None)
+    model.fit(X, y)
+    assert "validation score = " in capsys.readouterr().out.splitlines()[-1]
+
+
+# -- bad input -----------------------------------------------------------------
+
+
+def _with(X, index, value):
+    X = np.array(X, dtype=float)
+    X[index] = value
+    return X
+
+
+BAD_FIT_INPUTS = [
+    ("NaN in X", lambda X, y: (_with(X, (0, 0), np.nan), y), "NaN"),
+    ("inf in X", lambda X, y: (_with(X, (3, 1), np.inf), y), "infinity"),
+    ("NaN in y", lambda X, y: (X, _with(y, 2, np.nan)), "NaN"),
+    ("lengths", lambda X, y: (X[:-1], y), "inconsistent numbers of samples"),
+]
+
+
+@pytest.mark.parametrize("case, make, match", BAD_FIT_INPUTS, ids=lambda c: c)
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_bad_fit_input_raises_value_error(case, make, match, Estimator):
+    X, y = load("iris")
+    X_bad, y_bad = make(X, y)
+    with pytest.raises(ValueError, match=match):
+        Estimator().fit(X_bad, y_bad)
+
+
+def test_classifier_specific_bad_input():
+    X, y = load("iris")
+    with pytest.raises(ValueError, match="only one class"):
+        AdamLogisticClassifier().fit(X[:50], y[:50])
+    model = AdamLogisticClassifier().partial_fit(X[:100], y[:100], classes=[0, 1])
+    with pytest.raises(ValueError, match=r"classes \[2\] that are not in classes_"):
+        model.partial_fit(X, y)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        AdamLogisticClassifier().partial_fit(X, y)
+    with pytest.raises(ValueError, match="balanced"):
+        AdamLogisticClassifier(class_weight="balanced").partial_fit(
+            X, y, classes=[0, 1, 2]
+        )
+    with pytest.raises(ValueError, match="Unknown label type"):
+        AdamLogisticClassifier().fit(X, y + 0.5)
+    with pytest.raises(ValueError, match=r"(?i)negative"):
+        AdamLogisticClassifier().fit(X, y, sample_weight=-np.ones(len(y)))
+    with pytest.raises(ValueError, match="zero"):
+        AdamLogisticClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+
+
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_wrong_number_of_features_at_predict(Estimator):
+    X, y = load("iris")
+    model = Estimator(max_iter=3).fit(X, y)
+    with pytest.raises(ValueError, match=r"X has 3 features, but .* expecting 4"):
+        model.predict(X[:, :3])
+    with pytest.raises(ValueError, match="NaN"):
+        model.predict(_with(X, (0, 0), np.nan))
+
+
+def test_regressor_partial_fit_with_other_number_of_outputs():
+    X, Y = load("linnerud")
+    model = AdamLinearRegressor().partial_fit(X, Y)
+    with pytest.raises(
+        ValueError, match="y has 2 outputs, but the model was fitted with 3"
+    ):
+        model.partial_fit(X, Y[:, :2])
+
+
+# -- nothing passed in is mutated -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "iris"),
+        (AdamLinearRegressor, "linnerud"),
+    ],
+)
+@pytest.mark.parametrize("kind", ["dense", "float32", "csc", "f-order"])
+def test_inputs_are_not_mutated(Estimator, name, kind):
+    X, y = load(name)
+    X = {
+        "dense": lambda A: A.copy(),
+        "float32": lambda A: A.astype(np.float32),
+        "csc": sparse.csc_matrix,
+        "f-order": np.asfortranarray,
+    }[kind](X)
+    y = y.copy()
+    w = np.linspace(0.5, 2.0, len(y))
+    before = [A.copy() for A in (X, y, w)]
+    model = Estimator(batch_size=8, max_iter=2, early_stopping=True, random_state=0)
+    model.fit(X, y, sample_weight=w)
+    model.predict(X)
+    for original, now in zip(before, (X, y, w), strict=True):
+        if sparse.issparse(now):
+            original, now = original.toarray(), now.toarray()
+        assert_array_equal(now, original)
+
+
+def test_python_m_skadam_demonstrates_the_classifier():
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), ""])}
+    done = subprocess.run(
+        [sys.executable, "-m", "skadam"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    ours, reference = (float(v) for v in re.findall(r"(\d\.\d{3})", line))
+    assert line.startswith("Breast cancer, test accuracy: AdamLogisticClassifier")
+    assert ours >= reference - 0.02
