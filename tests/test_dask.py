@@ -7,6 +7,7 @@ test runs under a time limit, so that a hang fails instead of blocking CI.
 """
 
 import contextlib
+import doctest
 import itertools
 import pickle
 import signal
@@ -36,6 +37,7 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
+import skadam.dask
 from skadam import AdamLinearRegressor, AdamLogisticClassifier, adam_minimize
 from skadam._loss import LinearLoss
 from skadam.dask import (
@@ -111,6 +113,14 @@ def test_import_skadam_does_not_import_dask():
         "assert 'distributed' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_docstring_examples_run(client):
+    # The examples start their own in-process cluster, on 127.0.0.1 only.
+    failures, attempted = doctest.testmod(skadam.dask, optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+    assert attempted > 10
+    assert Client.current() is client  # the examples closed their client
 
 
 def test_cluster_uses_loopback_only(client):
