@@ -110,7 +110,7 @@ print(
 # and only the sums travel. In memory, the estimator's own full-batch fit
 # (``batch_size=None``) does the same number of steps.
 
-n_steps = 60
+n_steps = 40
 full_batch = AdamLogisticClassifier(
     batch_size=None, learning_rate=0.05, max_iter=n_steps, tol=None
 )
