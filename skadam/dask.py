@@ -1,7 +1,7 @@
 """Run skadam on a Dask cluster (optional; install ``skadam[dask]``).
 
-``import skadam`` never imports Dask; importing this module does.  It adds two
-small pieces to what Dask and dask-ml already provide:
+``import skadam`` never imports Dask; importing this module does.  It adds a
+few small pieces to what Dask and dask-ml already provide:
 
 - :class:`DaskLinearObjective`: the loss and gradient of a linear model
   (:mod:`skadam._loss`) over data kept on the workers, evaluated as one
@@ -11,13 +11,13 @@ small pieces to what Dask and dask-ml already provide:
   :func:`fit_full_batch` runs that for an estimator and sets its fitted
   attributes.
 - :class:`Incremental`: :class:`dask_ml.wrappers.Incremental` that refuses an
-  ``X`` chunked along its columns.  dask-ml's own wrapper hands each call of
-  ``partial_fit`` only the first column block, which trains a model on a
-  subset of the features without any error.
+  ``X`` chunked along its columns (:func:`check_row_chunks`; dask-ml's own
+  wrapper hands each call of ``partial_fit`` only the first column block,
+  which trains a model on a subset of the features without any error), and
+  that accepts every Dask DataFrame.
 
-Block-wise training (``Incremental``) and hyperparameter searches
-(``joblib.parallel_backend("dask")``) need nothing else from skadam: see the
-"Scaling out" page of the user guide.
+Hyperparameter searches (``joblib.parallel_backend("dask")``) need nothing
+from skadam: see the "Scaling out" page of the documentation.
 """
 
 import warnings
@@ -468,6 +468,9 @@ def _set_fitted(estimator, objective, X, y, result, loss_curve):
         del estimator.feature_names_in_
     estimator.n_iter_ = estimator.t_ = int(result.nit)
     estimator.loss_curve_ = loss_curve
+    # State of an earlier fit would make partial_fit continue from it.
+    for name in ("adam_state_", "validation_scores_", "best_validation_score_"):
+        estimator.__dict__.pop(name, None)
 
 
 def _as_dask_array(data):

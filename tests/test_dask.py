@@ -651,11 +651,9 @@ def test_fit_full_batch_regressor_with_1d_targets(client, rng):
     X = rng.normal(size=(300, 4)).astype(np.float32)
     y = X @ rng.normal(size=4).astype(np.float32) + 1.0
     df, dX, dy = _frames(X, y)
-    regressor = fit_full_batch(
-        AdamLinearRegressor(alpha=0.0, learning_rate=0.1, max_iter=30, tol=None),
-        dX,
-        dy,
-    )
+    regressor = AdamLinearRegressor(alpha=0.0, learning_rate=0.1, max_iter=30)
+    regressor.set_params(tol=None).fit(X[:50], y[:50])  # state to be replaced
+    assert fit_full_batch(regressor, dX, dy) is regressor
     options = {"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0}
     expected = _adam_in_memory(
         LinearLoss("squared"), X, y[:, None].astype(float), 0.0, (1, 5), options
@@ -664,9 +662,14 @@ def test_fit_full_batch_regressor_with_1d_targets(client, rng):
     assert regressor.coef_.shape == (4,)
     assert_allclose(regressor.coef_, expected.x[:4], rtol=1e-5)
     assert_allclose(regressor.intercept_, expected.x[4], rtol=1e-5)
+    assert regressor.n_iter_ == regressor.t_ == 30
     predictions = regressor.predict(df)
     assert predictions.shape == (300,)
     assert predictions.dtype == np.float32
+    # No Adam state is left from the earlier fit: partial_fit starts afresh.
+    assert not hasattr(regressor, "adam_state_")
+    regressor.set_params(batch_size=None).partial_fit(X, y)
+    assert regressor.t_ == 1
 
 
 def test_fit_full_batch_warns_and_rejects(client, rng):
