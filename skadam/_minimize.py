@@ -8,6 +8,7 @@ it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 
 import inspect
 import math
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -37,6 +38,8 @@ _DEFAULTS = {
 }
 # The options that configure the update rule itself.
 _ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
+# The options that must be True or False (0 and 1 pass too).
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "disp", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
@@ -61,12 +64,17 @@ def _resolve_tol(options):
     options = dict(options)
     tol = options.pop("tol", None)
     if tol is not None:
+        _check_tolerance("tol", tol)
         options.setdefault("gtol", tol)
     return options
 
 
 def _check_options(options, stacklevel=5):
-    """Warn about unknown options and validate the known ones eagerly."""
+    """Warn about unknown options and validate the known ones eagerly.
+
+    Returns the options with defaults filled in (``maxiter`` and
+    ``finite_diff_rel_step`` normalised) and the configured :class:`Adam`.
+    """
     unknown = sorted(set(options) - set(_DEFAULTS))
     if unknown:
         warnings.warn(
@@ -75,17 +83,51 @@ def _check_options(options, stacklevel=5):
             stacklevel=stacklevel,
         )
     opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
-    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
-    maxiter = opts["maxiter"]
-    if isinstance(maxiter, bool) or not isinstance(maxiter, Integral) or maxiter < 0:
-        raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
-    for name in ("gtol", "ftol", "xtol", "finite_diff_rel_step"):
+    for name in _FLAGS:
+        # bool("False") is True: a string or other object is a mistake.
         value = opts[name]
-        if name == "finite_diff_rel_step" and value is None:
-            continue
-        if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-            raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+        if not (
+            isinstance(value, bool | np.bool_)
+            or (isinstance(value, Integral) and value in (0, 1))
+        ):
+            raise ValueError(f"{name} must be True or False, got {value!r}.")
+    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
+    opts["maxiter"] = _check_maxiter(opts["maxiter"])
+    for name in ("gtol", "ftol", "xtol"):
+        _check_tolerance(name, opts[name])
+    opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+def _check_tolerance(name, value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+        raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+
+
+def _check_maxiter(maxiter):
+    """``maxiter`` as an int; integral floats such as ``1e4`` and ``inf`` pass."""
+    if not isinstance(maxiter, bool) and isinstance(maxiter, Real) and maxiter >= 0:
+        if maxiter == math.inf:
+            return math.inf
+        if float(maxiter).is_integer():
+            return int(maxiter)
+    raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
+
+
+def _check_rel_step(value):
+    """None, or a float array of relative steps > 0 (a scalar or one per entry)."""
+    if value is None:
+        return None
+    try:
+        rel = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        rel = None
+    if rel is None or rel.ndim > 1 or not np.all((rel > 0) & np.isfinite(rel)):
+        raise ValueError(
+            "finite_diff_rel_step must be None or real numbers > 0 (a scalar or "
+            f"one per variable), got {value!r}."
+        )
+    return rel
 
 
 class _Objective:
@@ -107,35 +149,58 @@ class _Objective:
             self.rel_step, self.evaluate = rel_step, self._evaluate_fd
 
     def value(self, x):
+        # The user's functions get their own copy of x, as SciPy's methods
+        # give: what they keep or modify is never an iterate or the result.
+        return self._call_fun(x.copy())
+
+    def _call_fun(self, x):
         self.nfev += 1
         return _scalar(self.fun(x, *self.args))
 
     def _evaluate_jac(self, x, need_f):
         self.njev += 1
-        g = np.asarray(self.jac(x, *self.args), dtype=x.dtype)
+        g = _gradient(self.jac(x.copy(), *self.args), x)
         return (self.value(x) if need_f else None), g
 
     def _evaluate_combined(self, x, need_f):
         self.nfev += 1
         self.njev += 1
-        f, g = self.combined(x, *self.args)
-        return _scalar(f), np.asarray(g, dtype=x.dtype)
+        out = self.combined(x.copy(), *self.args)
+        if not (isinstance(out, tuple | list) and len(out) == 2):
+            raise ValueError(
+                f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
+            )
+        return _scalar(out[0]), _gradient(out[1], x)
 
     def _evaluate_fd(self, x, need_f):
-        """Forward differences, stepping backwards where an upper bound is near."""
+        """Forward differences; every point evaluated lies inside the bounds."""
         f = self.value(x)
         rel = self.rel_step
         if rel is None:
             rel = math.sqrt(np.finfo(x.dtype).eps)
         h = rel * np.maximum(1.0, np.abs(x))
-        if self.bounds is not None:
-            h[x + h > self.bounds[1]] *= -1.0
-        g = np.empty_like(x)
-        for i in range(x.size):
+        moved = x + h if self.bounds is None else _moved_inside(x, h, *self.bounds)
+        # In x's dtype, so a step that rounds away is seen as no step.
+        moved = moved.astype(x.dtype, copy=False)
+        g = np.zeros_like(x)
+        for i in np.flatnonzero(moved != x):
             xh = x.copy()
-            xh[i] += h[i]
-            g[i] = (self.value(xh) - f) / (xh[i] - x[i])
+            xh[i] = moved[i]
+            g[i] = (self._call_fun(xh) - f) / (xh[i] - x[i])
         return f, g
+
+
+def _moved_inside(x, h, lb, ub):
+    """The coordinates ``x_i + h_i`` moved so that they stay inside the bounds.
+
+    Forward where the step fits, else backward, else as far as the wider side
+    allows (as SciPy's ``approx_derivative`` does). A variable fixed by its
+    bounds does not move, and its gradient entry is not estimated.
+    """
+    up, down = ub - x, x - lb
+    h = np.where(h <= up, h, np.where(h <= down, -h, np.where(up >= down, up, -down)))
+    # Rounding must not carry x + h across a bound.
+    return np.clip(x + h, lb, ub)
 
 
 def _combined_function(fun, jac):
@@ -160,8 +225,29 @@ def _combined_function(fun, jac):
 
 
 def _scalar(f):
+    """``fun``'s value as a float; an array holding one value is accepted."""
     # Python floats and NumPy float64 (a float subclass) are the common case.
-    return float(f) if isinstance(f, float) else float(np.asarray(f).item())
+    if isinstance(f, float):
+        return float(f)
+    value = np.asarray(f)
+    if value.size != 1 or value.dtype.kind not in "biuf":
+        raise ValueError(
+            f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
+        )
+    return float(value.item())
+
+
+def _gradient(g, x):
+    """The gradient as a new array of x's shape and dtype.
+
+    A copy, so a buffer the user's ``jac`` reuses cannot change it later. A
+    column, a row or a ``numpy.matrix`` with one entry per variable (and a
+    scalar for one variable) is accepted, as L-BFGS-B accepts them.
+    """
+    g = np.array(g, dtype=x.dtype)
+    if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
+        g = g.reshape(x.shape)
+    return g
 
 
 def _prepare_x0(x0):
@@ -179,23 +265,73 @@ def _prepare_bounds(bounds, n, dtype):
     """Return ``(lb, ub)`` arrays of length ``n``, or None if nothing is bounded."""
     if bounds is None:
         return None
+    lb, ub = _bound_arrays(bounds, n)
+    if np.isnan(lb).any() or np.isnan(ub).any():
+        raise ValueError("bounds must not be NaN; use None or +-inf for no bound.")
+    if np.any(lb > ub):
+        i = np.flatnonzero(lb > ub)[0]
+        raise ValueError(
+            f"Each lower bound must be <= its upper bound; variable {i} has "
+            f"lower bound {lb[i]} > upper bound {ub[i]}."
+        )
+    if np.any(lb == np.inf) or np.any(ub == -np.inf):
+        raise ValueError(
+            "A lower bound of +inf or an upper bound of -inf is unreachable."
+        )
+    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
+        return None
+    return _in_dtype(lb, ub, dtype)
+
+
+def _bound_arrays(bounds, n):
+    """Float64 ``(lb, ub)`` of length ``n`` from ``Bounds`` or ``(low, high)`` pairs."""
     if isinstance(bounds, Bounds):
         lb, ub = bounds.lb, bounds.ub
     else:
         pairs = list(bounds)
+        if n == 1 and len(pairs) == 2 and all(np.ndim(b) == 0 for b in pairs):
+            pairs = [pairs]  # one (low, high) pair for a one-variable problem
         if len(pairs) != n:
-            raise ValueError(f"bounds has {len(pairs)} pairs, x0 has {n} entries.")
+            raise ValueError(
+                f"bounds needs one (low, high) pair per variable: got {len(pairs)} "
+                f"entries for {n} variables (Bounds(lb, ub) broadcasts scalars)."
+            )
+        bad = [pair for pair in pairs if not _is_pair(pair)]
+        if bad:
+            raise ValueError(
+                f"Each entry of bounds must be a (low, high) pair: {bad[0]!r}"
+            )
         lb = [-np.inf if low is None else low for low, _ in pairs]
         ub = [np.inf if high is None else high for _, high in pairs]
     try:
-        lb, ub = (np.broadcast_to(np.asarray(b, dtype=dtype), (n,)) for b in (lb, ub))
+        lb, ub = (np.asarray(b, dtype=float) for b in (lb, ub))
+    except (TypeError, ValueError):
+        raise ValueError("bounds must be real numbers or None.") from None
+    try:
+        return np.broadcast_to(lb, (n,)), np.broadcast_to(ub, (n,))
     except ValueError:
         raise ValueError(f"bounds do not broadcast to x0's {n} entries.") from None
-    if np.any(lb > ub):
-        raise ValueError(f"Each lower bound must be <= its upper bound, got {bounds}.")
-    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
-        return None
-    return lb, ub
+
+
+def _is_pair(pair):
+    try:
+        return len(pair) == 2 and not isinstance(pair, str)
+    except TypeError:
+        return False
+
+
+def _in_dtype(lb, ub, dtype):
+    """The bounds in x's dtype, rounded inwards so that clipping stays feasible.
+
+    Only float32 rounds: a float32 bound could otherwise lie just outside the
+    float64 bound the user gave. A fixed variable keeps the nearest value.
+    """
+    low, high = lb.astype(dtype), ub.astype(dtype)
+    low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
+    high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
+    crossed = low > high
+    low[crossed] = high[crossed] = lb[crossed].astype(dtype)
+    return low, high
 
 
 def _refuse_constraints(constraints):
@@ -220,8 +356,15 @@ def _callback_style(callback):
 
 
 def _max_abs(a):
-    # NaN propagates through max, so one reduction also detects non-finite values.
-    return float(np.abs(a).max(initial=0.0))
+    """max |a|, NaN if ``a`` holds a NaN, so one value also flags non-finite ones."""
+    if a.size <= 8:
+        # Python floats beat two ufunc calls for a few values. The sum is NaN
+        # if any value is (a max over NaNs would depend on their order).
+        values = a.ravel().tolist()
+        return math.nan if math.isnan(sum(values)) else max(map(abs, values))
+    if a.size < 4096:
+        return float(np.abs(a).max())
+    return float(np.maximum(a.max(), -a.min()))  # no temporary array
 
 
 def _projected_gradient_max(x, g, lb, ub):
@@ -315,8 +458,9 @@ class _Best:
 def _run(objective, x, adam, stopper, return_best):
     """Adam updates from ``x`` until ``stopper`` says stop.
 
-    Every update writes a new array, so the arrays handed to the user's
-    functions and the callback are never modified afterwards.
+    Every update writes a new iterate, so the arrays handed to the user's
+    functions and the callback are never modified afterwards: the memory of an
+    old iterate is reused only when nothing else refers to it any more.
     """
     state = adam.init(x)
     need_f, bounds = stopper.need_f, stopper.bounds
@@ -325,19 +469,44 @@ def _run(objective, x, adam, stopper, return_best):
         raise ValueError(f"The gradient has shape {g.shape}; x0 has shape {x.shape}.")
     status, nit = stopper.at_start(x, f, g), 0
     best = _Best(x, f, g) if return_best else None
+    spare = None
     while status is None:
-        x_new = x.copy()
-        adam.step(x_new, g, state)
+        out = spare if spare is not None and _unshared(spare) else np.empty_like(x)
+        spare = None
+        x_new = adam.step(x, g, state, out=out)
         if bounds is not None:
             np.clip(x_new, bounds[0], bounds[1], out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
         status = stopper.check(nit + 1, x, x_new, f, f_new, g_new)
         if status == _NONFINITE:
             break
-        x, f, g, nit = x_new, f_new, g_new, nit + 1
+        spare, x, f, g, nit = x, x_new, f_new, g_new, nit + 1
         if best is not None:
             best.offer(x, f, g, nit)
     return x, f, g, nit, status, best
+
+
+def _unshared(a):
+    """Whether ``a`` is referred to by one variable of the caller and nothing else.
+
+    The count CPython reports then (that variable, this parameter, the
+    argument of getrefcount) differs between versions, so it is measured once
+    by :func:`_sole_reference`, with the same frame shape.
+    """
+    return sys.getrefcount(a) <= _SOLE_REFERENCE
+
+
+def _reference_count(a):
+    return sys.getrefcount(a)
+
+
+def _sole_reference():
+    probe = np.empty(0)
+    return _reference_count(probe)
+
+
+# Without sys.getrefcount (interpreters other than CPython), never reuse.
+_SOLE_REFERENCE = _sole_reference() if hasattr(sys, "getrefcount") else -1
 
 
 def _result(objective, stopper, x, f, g, nit, status, best):
@@ -382,7 +551,12 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     box = _prepare_bounds(bounds, x.size, x.dtype)
     if box is not None:
         np.clip(x, box[0], box[1], out=x)
-    objective = _Objective(fun, jac, args, box, opts["finite_diff_rel_step"])
+    rel_step = opts["finite_diff_rel_step"]
+    if rel_step is not None and rel_step.size not in (1, x.size):
+        raise ValueError(
+            f"finite_diff_rel_step has {rel_step.size} entries, x0 has {x.size}."
+        )
+    objective = _Objective(fun, jac, args, box, rel_step)
     stopper = _Stopper(opts, box, callback)
     *state, best = _run(objective, x, adam, stopper, opts["return_best"])
     result = _result(objective, stopper, *state, best)
@@ -434,6 +608,9 @@ def adam_minimize(
     ----------
     fun : callable
         ``fun(x, *args) -> float``, or ``-> (float, ndarray)`` with ``jac=True``.
+        Any real scalar, or an array holding one value, is accepted. ``fun``
+        and ``jac`` receive their own copy of ``x``: they may keep or modify
+        it without affecting the run or the result.
     x0 : ndarray of shape (n,)
         Starting point. It is copied (never modified); float32 stays float32,
         any other dtype (integers included) becomes float64. It may be omitted
@@ -441,16 +618,24 @@ def adam_minimize(
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     jac : callable, True or None, default=None
-        ``jac(x, *args) -> ndarray`` of shape (n,); ``True`` if ``fun`` returns
+        ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
+        ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
+        L-BFGS-B accepts them; the values are copied); ``True`` if ``fun`` returns
         ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
         ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
         differences, which cost ``n + 1`` calls of ``fun`` per iteration.
     hess, hessp : object, optional
         Accepted for SciPy's method contract and ignored: Adam is first order.
     bounds : sequence of (low, high) pairs or scipy.optimize.Bounds, optional
-        ``None`` in a pair means unbounded; scalar ``Bounds`` broadcast.
+        ``None`` or ``+-inf`` in a pair means unbounded; scalar ``Bounds``
+        broadcast; a single ``(low, high)`` is accepted for one variable.
         Enforced by projection: ``x0`` is clipped into the box, and so is
-        every iterate (the callback and the result only see feasible points).
+        every iterate; ``fun`` and ``jac`` are only ever evaluated inside it,
+        finite-difference steps included, so ``keep_feasible`` always holds.
+        A variable fixed by ``low == high`` stays there; with finite
+        differences its gradient entry is not estimated and reads 0. With
+        float32 ``x0``, bounds are rounded inwards to float32. NaN bounds
+        raise a ``ValueError``.
     constraints : empty sequence or None
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional
@@ -480,13 +665,16 @@ def adam_minimize(
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
-        Adam variants (see :class:`skadam.Adam`).
+        Adam variants (see :class:`skadam.Adam`). These and the other
+        flags (``decoupled_weight_decay``, ``disp``, ``return_best``) take
+        ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
     weight_decay : float, default=0.0
         L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
     decoupled_weight_decay : bool, default=False
         Decay the parameters directly instead of adding to the gradient.
     maxiter : int, default=10000
-        Maximum number of updates.
+        Maximum number of updates. An integral float (``1e4``) is accepted,
+        and ``inf`` leaves the stopping to the tolerances.
     gtol : float, default=1e-5
         Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
         ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
@@ -504,9 +692,10 @@ def adam_minimize(
         method) instead of the last one. Makes ``fun`` be evaluated every
         iteration. ``nit`` still counts every update taken; the message names
         the update that produced the returned iterate.
-    finite_diff_rel_step : float, optional
+    finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
-        differences; default ``sqrt(machine epsilon)``.
+        differences (one for all variables, or one per variable), ``> 0``;
+        default ``sqrt(machine epsilon)`` of ``x``'s dtype.
 
     See Also
     --------

@@ -108,6 +108,75 @@ def test_finite_differences(jac):
     assert_allclose(res.jac, g_quad(res.x), atol=1e-6)
 
 
+@pytest.mark.parametrize(
+    "shape_it",
+    [
+        lambda g: g.tolist(),
+        lambda g: tuple(g),
+        lambda g: g[:, np.newaxis],
+        lambda g: g[np.newaxis, :],
+        lambda g: g.reshape(1, -1).view(np.matrix),
+    ],
+    ids=["list", "tuple", "column", "row", "matrix"],
+)
+def test_gradient_as_list_tuple_column_row_or_matrix(shape_it):
+    # L-BFGS-B accepts all of these; the values are what matters.
+    plain = run(f_quad, jac=g_quad)
+    res = run(f_quad, jac=lambda x: shape_it(g_quad(x)))
+    assert res.jac.shape == (3,)
+    assert_array_equal(res.x, plain.x)
+
+
+def test_scalar_gradient_for_one_variable():
+    res = run(lambda x: (x[0] - 2.0) ** 2, x0=[0.0], jac=lambda x: 2 * (x[0] - 2.0))
+    assert res.success and res.jac.shape == (1,)
+    assert_allclose(res.x, [2.0], atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "value", [np.array([2.0]), np.array(2.0), np.float32(2.0), 2, np.array([[2.0]])]
+)
+def test_fun_may_return_any_single_real_value(value):
+    res = run(lambda x: value, jac=g_quad, options={"maxiter": 2})
+    assert type(res.fun) is float and res.fun == 2.0
+
+
+@pytest.mark.parametrize("value", [np.ones(2), None, "1.0", 1j])
+def test_fun_returning_no_single_real_value_raises(value):
+    with pytest.raises(ValueError, match="fun must return a real scalar"):
+        run(lambda x: value, jac=g_quad)
+
+
+def test_jac_true_with_a_fun_returning_only_f_raises():
+    with pytest.raises(ValueError, match=r"jac=True, fun must return \(f, gradient\)"):
+        run(f_quad, jac=True)
+
+
+def test_the_users_functions_get_copies_they_may_keep_or_modify():
+    received, modified, buffer = [], [], np.empty(3)
+
+    def fun(x):
+        modified.append(x)
+        value = f_quad(x)
+        x[:] = 1e6  # a careless in-place edit must not reach the optimizer
+        return value
+
+    def jac(x):
+        received.append(x)
+        buffer[:] = g_quad(x)  # a reused output buffer
+        return buffer
+
+    res = run(fun, jac=jac, options={**FAST, "ftol": 1e-300})
+    plain = run(f_quad, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    assert_array_equal(res.x, plain.x)
+    assert_array_equal(res.jac, plain.jac)
+    buffer[:] = np.nan
+    res.x[:] = -1.0
+    assert np.all(np.isfinite(res.jac))
+    assert not any(np.shares_memory(res.x, x) for x in received + modified)
+    assert len(modified) == res.nfev and np.all(np.array(modified) == 1e6)
+
+
 def test_finite_differences_stay_inside_the_bounds():
     fun = Counted(f_quad)
     bounds = [(None, 0.5), (-1.0, None), (None, None)]
@@ -161,11 +230,61 @@ def test_bounds_object_with_scalar_broadcast():
 
 
 @pytest.mark.parametrize(
-    "bounds", [[(1.0, 0.0), (None, None), (None, None)], [(0.0, 1.0)]]
+    "bounds",
+    [
+        [(1.0, 0.0), (None, None), (None, None)],
+        [(0.0, 1.0)],
+        (0.0, 1.0),
+        [(np.nan, 1.0), (None, None), (None, None)],
+        [(np.inf, np.inf), (None, None), (None, None)],
+        [(0.0, 1.0, 2.0), (None, None), (None, None)],
+        [(0.0, "one"), (None, None), (None, None)],
+        Bounds([0.0, 0.0], [1.0, 1.0]),
+    ],
 )
 def test_bad_bounds_raise(bounds):
     with pytest.raises(ValueError, match="bound"):
         run(f_quad, jac=g_quad, bounds=bounds)
+
+
+@pytest.mark.parametrize("bounds", [(0.0, 0.5), [0.0, 0.5], np.array([0.0, 0.5])])
+def test_one_pair_for_one_variable(bounds):
+    res = run(lambda x: (x[0] - 2.0) ** 2, x0=[0.0], bounds=bounds)
+    assert res.success and res.x.tolist() == [0.5]
+
+
+@pytest.mark.parametrize("keep_feasible", [False, True])
+def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
+    # Variable 0 is fixed and variable 1's box is narrower than the step.
+    low, high = [0.3, 0.2, -np.inf], [0.3, 0.2 + 1e-9, np.inf]
+    fun = Counted(f_quad)
+    res = run(fun, bounds=Bounds(low, high, keep_feasible=keep_feasible))
+    assert res.success
+    assert_allclose(res.x, [0.3, 0.2 + 1e-9, CENTER[2]], atol=1e-4)
+    points = np.array(fun.points)
+    assert np.all(points >= low) and np.all(points <= high)
+    # The fixed variable's gradient is not estimated: 3 calls per iterate.
+    assert res.nfev == fun.calls == (res.nit + 1) * 3
+    assert res.jac[0] == 0.0
+    assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
+
+
+def test_float32_iterates_respect_float64_bounds():
+    # 0.1 has no float32 value; the nearest one, 0.10000000149, is infeasible.
+    seen = []
+    res = run(
+        f_quad,
+        x0=np.zeros(3, dtype=np.float32),
+        jac=g_quad,
+        bounds=[(0.1, 0.1), (-0.1, None), (None, 0.1)],
+        callback=seen.append,
+    )
+    assert res.x.dtype == np.float32
+    for x in [*seen, res.x]:
+        x = x.astype(np.float64)
+        assert x[1] >= -0.1 and x[2] <= 0.1
+    assert res.x[0] == np.float32(0.1)  # fixed: the nearest float32
+    assert res.x[2] == np.nextafter(np.float32(0.1), np.float32(0))
 
 
 @pytest.mark.parametrize(
@@ -466,13 +585,55 @@ def test_unknown_option_warns_with_its_name():
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
+        {"maxiter": np.nan},
         {"finite_diff_rel_step": -1.0},
+        {"finite_diff_rel_step": 0.0},
+        {"finite_diff_rel_step": [1e-6, 1e-6]},
+        {"bias_correction": "False"},
+        {"amsgrad": None},
+        {"decoupled_weight_decay": "yes"},
+        {"disp": 2},
+        {"return_best": "no"},
     ],
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
     with pytest.raises(ValueError, match=name):
         run(f_quad, jac=g_quad, options=options)
+
+
+def test_a_bad_tol_is_named_tol():
+    with pytest.raises(ValueError, match="tol must be"):
+        minimize(f_quad, np.zeros(3), method=adam_minimize, jac=g_quad, tol=-1.0)
+
+
+@pytest.mark.parametrize("maxiter", [7.0, np.float64(7), np.int64(7)])
+def test_integral_maxiter_of_any_type(maxiter):
+    # SciPy's own methods take options={"maxiter": 1e4}.
+    res = run(f_quad, jac=g_quad, options={"maxiter": maxiter})
+    assert res.nit == 7 and res.status == 1
+
+
+def test_infinite_maxiter_runs_until_a_tolerance_is_met():
+    res = run(f_quad, jac=g_quad, options={"learning_rate": 0.05, "maxiter": np.inf})
+    assert res.success and np.abs(res.jac).max() <= 1e-5
+
+
+def test_flags_take_zero_and_one():
+    as_bools = run(f_quad, jac=g_quad, options={**FAST, "bias_correction": False})
+    as_ints = run(f_quad, jac=g_quad, options={**FAST, "bias_correction": 0})
+    assert_array_equal(as_ints.x, as_bools.x)
+
+
+def test_one_relative_step_per_variable():
+    fun = Counted(f_quad)
+    rel = np.array([1e-3, 1e-6, 1e-9])
+    res = run(
+        fun, x0=[2.0, 2.0, 2.0], options={"maxiter": 0, "finite_diff_rel_step": rel}
+    )
+    steps = np.array(fun.points[1:]) - 2.0
+    assert_allclose(np.diag(steps), 2.0 * rel, rtol=1e-6)
+    assert res.nfev == 4
 
 
 def test_gradient_of_the_wrong_shape_raises():
@@ -585,6 +746,44 @@ def test_rosenbrock_from_the_classic_start():
     assert res.success and res.status == 0
     assert np.abs(rosen_der(res.x)).max() <= 1e-5
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
+
+
+@pytest.mark.parametrize("keep", ["array", "view", "none"])
+@pytest.mark.parametrize("d", [3, 5000])
+def test_points_kept_by_the_user_are_never_overwritten(keep, d):
+    # The loop recycles the memory of old iterates nobody refers to; arrays
+    # (or views of them) that the user's functions keep must stay as they were.
+    center = np.linspace(-1.0, 1.0, d)
+    kept, snapshots = [], []
+
+    def jac(x):
+        if keep == "array":
+            kept.append(x)
+        elif keep == "view":
+            kept.append(x[: d // 2 + 1])
+        snapshots.append(np.array(x[: d // 2 + 1], copy=True))
+        return 2.0 * (x - center)
+
+    res = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=jac,
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert res.nit == 30
+    assert len(snapshots) == 31
+    for k, snap in zip(kept, snapshots, strict=False):
+        assert_array_equal(k[: d // 2 + 1], snap)
+    # The run itself is unaffected by what the user keeps.
+    ref = minimize(
+        lambda x: 0.0,
+        np.zeros(d),
+        jac=lambda x: 2.0 * (x - center),
+        method=adam_minimize,
+        options={"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0},
+    )
+    assert_array_equal(res.x, ref.x)
 
 
 def test_docstring_examples_run():
