@@ -29,7 +29,7 @@ import numpy as np
 from dask_ml.wrappers import Incremental as _DaskMLIncremental
 from distributed import default_client, wait
 from scipy.optimize import minimize
-from sklearn.base import is_classifier
+from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import label_binarize
 
@@ -88,7 +88,7 @@ class Incremental(_DaskMLIncremental):
     one pass over the blocks of a Dask array or DataFrame, calling the
     wrapped estimator's ``partial_fit`` on one block at a time on the
     workers; ``partial_fit`` continues from the current state, so a loop of
-    ``partial_fit`` calls makes several epochs.  Two differences:
+    ``partial_fit`` calls makes several epochs.  The differences:
 
     - ``fit`` and ``partial_fit`` first call :func:`check_row_chunks`, so that
       an ``X`` chunked along its columns raises a ``ValueError`` instead of
@@ -96,7 +96,13 @@ class Incremental(_DaskMLIncremental):
     - Dask DataFrames and Series are optimised (``.optimize()``) before
       dask-ml builds its graph, which otherwise fails on DataFrames whose
       partitions are not stored under their own name (after
-      ``repartition``, for example).
+      ``repartition``, for example);
+    - 2-D targets (multi-output regression) work: dask-ml would pass
+      ``partial_fit`` a block key instead of a block;
+    - ``predict`` on a Dask array gives 2-D predictions for multi-output
+      targets;
+    - ``score`` of a regressor computes R² itself: dask-ml's R² fails on
+      Dask arrays.
 
     Examples
     --------
@@ -113,11 +119,84 @@ class Incremental(_DaskMLIncremental):
 
     def fit(self, X, y=None, **fit_params):
         check_row_chunks(X, y)
-        return super().fit(_lowered(X), _lowered(y), **fit_params)
+        return super().fit(_lowered(X), _lowered_target(y), **fit_params)
 
     def partial_fit(self, X, y=None, **fit_params):
         check_row_chunks(X, y)
-        return super().partial_fit(_lowered(X), _lowered(y), **fit_params)
+        X, y = _lowered(X), _lowered_target(y)
+        return super().partial_fit(X, y, **fit_params)
+
+    def predict(self, X):
+        """Predict for ``X``, lazily for Dask inputs.
+
+        As :meth:`dask_ml.wrappers.Incremental.predict`, and a Dask array
+        ``X`` also gives 2-D predictions (multi-output regression), which
+        dask-ml's wrapper would force into one column.
+
+        Parameters
+        ----------
+        X : dask.array.Array, dask.dataframe.DataFrame or array-like
+            Samples.
+
+        Returns
+        -------
+        y : dask.array.Array, Dask collection or ndarray
+            Predictions, shaped like the training targets.
+        """
+        X = _lowered(X)
+        if isinstance(X, da.Array):
+            X, estimator = self._check_array(X), self._postfit_estimator
+            meta = estimator.predict(np.zeros((1, X.shape[1]), X.dtype))
+            if meta.ndim == 2:
+                chunks = (X.chunks[0], (meta.shape[1],))
+                return X.map_blocks(
+                    _predict_block, estimator, chunks=chunks, dtype=meta.dtype
+                )
+        return super().predict(X)
+
+    def score(self, X, y, compute=True):
+        """Score on ``X`` and ``y``; R² for a regressor, computed by Dask.
+
+        For a regressor with ``scoring`` None or ``"r2"`` and Dask inputs, the
+        coefficient of determination (averaged uniformly over outputs, as
+        :func:`sklearn.metrics.r2_score`) is computed here with Dask
+        reductions: dask-ml's own R² fails on Dask arrays.  Otherwise, as
+        :meth:`dask_ml.wrappers.Incremental.score`.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame
+            Samples.
+        y : dask.array.Array or dask.dataframe.Series
+            True targets or labels.
+        compute : bool, default=True
+            Whether to compute the score, or return it lazily.
+
+        Returns
+        -------
+        score : float or dask.delayed.Delayed
+        """
+        X, y = _lowered(X), _lowered(y)
+        lazy = dask.is_dask_collection(X) or dask.is_dask_collection(y)
+        if lazy and self.scoring in (None, "r2") and is_regressor(self.estimator):
+            return _r2_score(y, self.predict(X), compute)
+        return super().score(X, y, compute=compute)
+
+
+def _predict_block(X, estimator):
+    return estimator.predict(X)
+
+
+def _lowered_target(y):
+    """``y`` as :func:`_lowered`; a 2-D Dask array becomes a DataFrame.
+
+    dask-ml addresses the blocks of ``y`` as ``(name, i)``, the key of a 1-D
+    block or of a partition: the blocks of a 2-D array (multi-output
+    targets) are ``(name, i, 0)``, and ``partial_fit`` would receive the key.
+    """
+    if isinstance(y, da.Array) and y.ndim == 2:
+        y = dd.from_dask_array(y)
+    return _lowered(y)
 
 
 def _lowered(data):
@@ -131,6 +210,48 @@ def _lowered(data):
     if isinstance(data, (dd.DataFrame, dd.Series)):
         return data.optimize()
     return data
+
+
+def _r2_score(y_true, y_pred, compute):
+    """R² of each output, averaged, in one pass over the blocks.
+
+    Each block gives its size, mean, sum of squared deviations and sum of
+    squared residuals; the blocks are merged as in Chan, Golub & LeVeque's
+    parallel variance, which keeps the total sum of squares accurate.
+    Predictions on a DataFrame come with unknown block sizes, so this works
+    block by block instead of with Dask array arithmetic.
+    """
+    pairs = zip(_blocks_of(y_true), _blocks_of(y_pred), strict=True)
+    sums = [dask.delayed(_r2_block_sums)(t, p) for t, p in pairs]
+    score = dask.delayed(_r2_from_sums)(sums)
+    return score.compute() if compute else score
+
+
+def _blocks_of(data):
+    blocks = data.to_delayed()
+    return list(blocks.ravel()) if isinstance(blocks, np.ndarray) else blocks
+
+
+def _r2_block_sums(y_true, y_pred):
+    y_true = np.asarray(y_true, dtype=np.float64).reshape(len(y_true), -1)
+    y_pred = np.asarray(y_pred, dtype=np.float64).reshape(y_true.shape)
+    mean = y_true.mean(axis=0) if len(y_true) else np.zeros(y_true.shape[1])
+    deviations = ((y_true - mean) ** 2).sum(axis=0)
+    return len(y_true), mean, deviations, ((y_true - y_pred) ** 2).sum(axis=0)
+
+
+def _r2_from_sums(sums):
+    n, mean, total, residual = 0, 0.0, 0.0, 0.0
+    for n_b, mean_b, total_b, residual_b in sums:
+        if n_b:
+            delta = mean_b - mean
+            total = total + total_b + delta**2 * n * n_b / (n + n_b)
+            mean = mean + delta * n_b / (n + n_b)
+            n, residual = n + n_b, residual + residual_b
+    # As scikit-learn: a constant target scores 1 if predicted exactly, else 0.
+    safe = np.where(total > 0, total, 1.0)
+    exact = np.where(residual == 0, 1.0, 0.0)
+    return float(np.mean(np.where(total > 0, 1.0 - residual / safe, exact)))
 
 
 class DaskLinearObjective:

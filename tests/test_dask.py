@@ -30,7 +30,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
 from sklearn.linear_model import Ridge
-from sklearn.metrics import mean_squared_error
+from sklearn.metrics import mean_squared_error, r2_score
 from sklearn.model_selection import (
     GridSearchCV,
     HalvingRandomSearchCV,
@@ -385,12 +385,11 @@ def _as_dask(X, y, frame):
         divisions = (*divisions[:-1], divisions[-1] - 1)
         df = pd.DataFrame(X, columns=columns)
         dX = dd.from_pandas(df, npartitions=1).repartition(divisions=divisions)
-        dy = dd.from_pandas(pd.Series(y), npartitions=1).repartition(
-            divisions=divisions
-        )
+        target = pd.Series(y) if y.ndim == 1 else pd.DataFrame(y)
+        dy = dd.from_pandas(target, npartitions=1).repartition(divisions=divisions)
         return dX, dy, [(df.iloc[a:b], yb) for (a, b), (_, yb) in _ranges(X, y)]
     dX = da.from_array(X, chunks=(CHUNKS, -1))
-    return dX, da.from_array(y, chunks=(CHUNKS,)), _blocks(X, y)
+    return dX, da.from_array(y, chunks=(CHUNKS, -1)[: y.ndim]), _blocks(X, y)
 
 
 def _ranges(X, y):
@@ -407,7 +406,7 @@ def _assert_same_model(model, expected):
 
 
 @pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
-@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+@pytest.mark.parametrize("kind", ["classifier", "regressor", "two outputs"])
 def test_incremental_matches_the_same_partial_fits_in_memory(client, rng, kind, frame):
     if kind == "classifier":
         X, y = _classification(rng)
@@ -415,6 +414,8 @@ def test_incremental_matches_the_same_partial_fits_in_memory(client, rng, kind, 
         fit_params = {"classes": ["ant", "bee", "cat"]}
     else:
         X, y = _regression(rng)
+        if kind == "two outputs":
+            y = np.column_stack([y, rng.normal(size=len(y))])
         estimator = AdamLinearRegressor(batch_size=32, random_state=0)
         fit_params = {}
     dX, dy, blocks = _as_dask(X, y, frame)
@@ -503,6 +504,34 @@ def test_pickle_round_trip_in_the_middle_of_training(rng):
     assert restored.t_ == model.t_
     assert_array_equal(restored.coef_, model.coef_)
     assert_array_equal(restored.intercept_, model.intercept_)
+
+
+@pytest.mark.parametrize("scoring", [None, "r2"])
+@pytest.mark.parametrize("layout", ["array", "dataframe", "two outputs"])
+def test_incremental_r2_of_a_regressor_equals_scikit_learns(
+    client, rng, scoring, layout
+):
+    X, y = _regression(rng)
+    if layout == "two outputs":
+        y = np.column_stack([y, -2.0 * y + rng.normal(size=len(y))])
+        dX, dy = da.from_array(X, chunks=100), da.from_array(y, chunks=100)
+    else:
+        dX, dy, _ = _as_dask(X, y, frame=layout == "dataframe")
+    model = Incremental(AdamLinearRegressor(random_state=0), scoring=scoring)
+    model.fit(dX, dy)
+    predictions = model.estimator_.predict(dX.compute())
+    assert_allclose(model.score(dX, dy), r2_score(y, predictions), rtol=1e-10)
+    lazy = model.score(dX, dy, compute=False)
+    assert dask.is_dask_collection(lazy)
+    assert_allclose(lazy.compute(), r2_score(y, predictions), rtol=1e-10)
+
+
+def test_incremental_r2_of_a_constant_target(client):
+    X = np.ones((40, 2))
+    dX, dy = da.from_array(X, chunks=10), da.from_array(np.full(40, 3.0), chunks=10)
+    model = Incremental(AdamLinearRegressor()).fit(dX, dy)
+    expected = r2_score(np.full(40, 3.0), model.estimator_.predict(X))
+    assert model.score(dX, dy) == expected
 
 
 def test_incremental_scores_with_dask_ml_scorers(client, rng):
