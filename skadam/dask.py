@@ -118,10 +118,42 @@ class Incremental(_DaskMLIncremental):
     """
 
     def fit(self, X, y=None, **fit_params):
+        """One epoch over the blocks, from a fresh clone of ``estimator``.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame
+            Training data, chunked along the rows only.
+        y : dask.array.Array, dask.dataframe.Series or DataFrame
+            Targets, with the same row blocks as ``X``.
+        **fit_params
+            Passed to every ``partial_fit`` call, such as ``classes``.
+
+        Returns
+        -------
+        self : object
+            The wrapper; the fitted estimator is ``estimator_``.
+        """
         check_row_chunks(X, y)
         return super().fit(_lowered(X), _lowered_target(y), **fit_params)
 
     def partial_fit(self, X, y=None, **fit_params):
+        """One more epoch over the blocks, continuing from ``estimator_``.
+
+        Parameters
+        ----------
+        X : dask.array.Array or dask.dataframe.DataFrame
+            Training data, chunked along the rows only.
+        y : dask.array.Array, dask.dataframe.Series or DataFrame
+            Targets, with the same row blocks as ``X``.
+        **fit_params
+            Passed to every ``partial_fit`` call, such as ``classes``.
+
+        Returns
+        -------
+        self : object
+            The wrapper; the fitted estimator is ``estimator_``.
+        """
         check_row_chunks(X, y)
         X, y = _lowered(X), _lowered_target(y)
         return super().partial_fit(X, y, **fit_params)
