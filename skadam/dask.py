@@ -82,7 +82,7 @@ def check_row_chunks(X, y=None):
 
 
 class Incremental(_DaskMLIncremental):
-    """:class:`dask_ml.wrappers.Incremental` that checks how ``X`` is chunked.
+    """:class:`dask_ml.wrappers.Incremental`, checked and fixed for skadam's uses.
 
     Same parameters, methods and behaviour as dask-ml's wrapper: ``fit`` makes
     one pass over the blocks of a Dask array or DataFrame, calling the
@@ -106,15 +106,25 @@ class Incremental(_DaskMLIncremental):
 
     Examples
     --------
+    >>> import numpy as np
     >>> import dask.array as da
-    >>> from sklearn.linear_model import SGDRegressor
+    >>> from skadam import AdamLinearRegressor
     >>> from skadam.dask import Incremental
-    >>> X = da.ones((40, 4), chunks=(10, 2))
-    >>> y = da.ones(40, chunks=10)
-    >>> Incremental(SGDRegressor()).fit(X, y)  # doctest: +ELLIPSIS
+    >>> rng = np.random.default_rng(0)
+    >>> X = da.from_array(rng.normal(size=(400, 3)), chunks=(100, 3))
+    >>> y = X @ da.from_array(np.array([1.0, 2.0, 3.0]))
+    >>> estimator = AdamLinearRegressor(batch_size=32, random_state=0)
+    >>> model = Incremental(estimator, shuffle_blocks=False)
+    >>> for epoch in range(5):
+    ...     model = model.partial_fit(X, y)
+    >>> model.estimator_.t_  # 5 epochs x 4 blocks x 4 minibatches
+    80
+    >>> round(model.score(X, y), 2)
+    0.95
+    >>> model.fit(X.rechunk({1: 2}), y)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
         ...
-    ValueError: X is chunked along its columns (column chunks (2, 2)): ...
+    ValueError: X is chunked along its columns (column chunks (2, 1)): ...
     """
 
     def fit(self, X, y=None, **fit_params):
