@@ -1034,6 +1034,24 @@ def test_basinhopping():
     assert res.nfev > 0 and res.njev > 0
 
 
+def test_basinhopping_with_bounds_and_an_instance():
+    fun = Counted(lambda x: float(np.cos(3 * x[0]) + 0.1 * x[0] ** 2))
+    kwargs = {
+        "method": AdamMinimizer(learning_rate=0.05),
+        "bounds": [(0.0, 3.0)],
+    }
+    # Steps of 2 from 2.5 leave the box; the local searches start inside.
+    res = basinhopping(
+        fun, [2.5], niter=5, stepsize=2.0, minimizer_kwargs=kwargs, rng=0
+    )
+    points = np.array(fun.points)
+    assert points.min() >= 0.0 and points.max() <= 3.0
+    assert res.lowest_optimization_result.success
+    # On [0, 3] the minimum of cos(3x) + 0.1 x^2 is near x = 1.0.
+    assert abs(res.x[0] - 1.0) < 0.05
+    assert res.nfev == fun.calls
+
+
 def test_dual_annealing():
     def f(x):
         return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.cos(5 * x)))
