@@ -909,7 +909,12 @@ class AdamMinimizer:
     AdamMinimizer(learning_rate=0.1, maxiter=500)
     """
 
-    def __init__(self, **options):
+    def __init__(self, *args, **options):
+        if args:  # minimize(method=AdamMinimizer) calls the class with (fun, x0)
+            raise TypeError(
+                "AdamMinimizer takes options as keywords only; pass an instance, "
+                "method=AdamMinimizer(...), not the class."
+            )
         options = _resolve_tol(options)
         _check_options(options)
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}

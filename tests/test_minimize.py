@@ -926,6 +926,11 @@ def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
         run(**kwargs)
 
 
+def test_passing_the_class_instead_of_an_instance_says_so():
+    with pytest.raises(TypeError, match=r"method=AdamMinimizer\(...\), not the class"):
+        minimize(f_quad, np.zeros(3), method=AdamMinimizer, jac=g_quad)
+
+
 def test_minimizer_defaults_and_overrides():
     method = AdamMinimizer(learning_rate=0.05, maxiter=7)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
