@@ -323,7 +323,8 @@ def _prepare_x0(x0):
         raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}.")
     if np.iscomplexobj(x):
         raise ValueError("x0 must be real; Adam does not handle complex x0.")
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    # dtype.type, so that big-endian float32 data also stays float32 (native).
+    dtype = x.dtype.type if x.dtype.type in (np.float32, np.float64) else np.float64
     return np.array(x, dtype=dtype)
 
 

@@ -795,6 +795,12 @@ def test_scalar_like_x0_gives_one_variable(x0, call):
     assert_allclose(res.x, [2.0], atol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [">f4", "<f4", ">f8"])
+def test_x0_of_either_byte_order_keeps_its_precision(dtype):
+    res = run(f_quad, x0=np.zeros(3, dtype=dtype), jac=g_quad, options={"maxiter": 3})
+    assert res.x.dtype == np.dtype(dtype).newbyteorder("=")
+
+
 def test_float32_x0_keeps_its_dtype():
     res = run(
         f_quad,
