@@ -363,8 +363,8 @@ def _bound_arrays(bounds, n):
             pairs = [pairs]  # one (low, high) pair for a one-variable problem
         if len(pairs) != n:
             raise ValueError(
-                f"bounds needs one (low, high) pair per variable: got {len(pairs)} "
-                f"entries for {n} variables (Bounds(lb, ub) broadcasts scalars)."
+                f"bounds needs one (low, high) pair per variable, {n} in all; "
+                f"got {len(pairs)} (Bounds(lb, ub) broadcasts scalars)."
             )
         bad = [pair for pair in pairs if not _is_pair(pair)]
         if bad:
