@@ -490,13 +490,22 @@ def test_incremental_rejects_column_chunks(client, rng, method):
     assert not hasattr(model, "estimator_")
 
 
-def test_pickle_round_trip_in_the_middle_of_training(rng):
+def _same_object(obj):
+    return obj
+
+
+@pytest.mark.parametrize("route", ["pickle", "worker process"])
+def test_round_trip_in_the_middle_of_training(client, rng, route):
     X, y = _classification(rng)
     blocks = _blocks(X, y)
     classes = ["ant", "bee", "cat"]
     model = AdamLogisticClassifier(batch_size=16, random_state=0)
     model.partial_fit(*blocks[0], classes=classes)
-    restored = pickle.loads(pickle.dumps(model))
+    if route == "pickle":
+        restored = pickle.loads(pickle.dumps(model))
+    else:  # to a worker process and back, as Incremental moves it
+        restored = client.submit(_same_object, model, pure=False).result()
+    assert restored is not model
     for Xb, yb in blocks[1:]:
         model.partial_fit(Xb, yb, classes=classes)
         restored.partial_fit(Xb, yb, classes=classes)
