@@ -1,8 +1,12 @@
-"""Run skadam's benchmarks and write a JSON file, a reST table and a plot.
+"""Run skadam's benchmarks and write a JSON file, reST tables and a plot.
 
 Usage, from the repository root::
 
     python -m benchmarks [--quick] [--cases overhead,large,...] [--out DIR]
+
+It writes ``latest.json`` (everything measured), ``latest.inc`` (reST tables,
+for ``.. include::``) and ``latest.png`` into ``DIR`` (default
+``benchmarks/results``; the documentation's copy is ``docs/benchmarks``).
 
 ``--quick`` runs every case at toy sizes (seconds); it exists to keep the
 runner working, and its numbers mean nothing. Needs the ``bench`` extra
@@ -32,6 +36,7 @@ CASES = {
     "optimum": "benchmarks.case_optimum",
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
+    "dask": "benchmarks.case_dask",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
@@ -80,9 +85,9 @@ def main(argv=None):
             print(f"    {key:45s} {value:8.3f}")
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2))
-    (args.out / "latest.rst").write_text(rst_table(report))
+    (args.out / "latest.inc").write_text(rst_table(report))
     plot(report, args.out / "latest.png")
-    print(f"[benchmarks] wrote {args.out / 'latest.json'}, .rst and .png")
+    print(f"[benchmarks] wrote {args.out / 'latest.json'}, .inc (reST) and .png")
     return report
 
 

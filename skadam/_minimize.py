@@ -323,7 +323,8 @@ def _prepare_x0(x0):
         raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}.")
     if np.iscomplexobj(x):
         raise ValueError("x0 must be real; Adam does not handle complex x0.")
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    # dtype.type, so that big-endian float32 data also stays float32 (native).
+    dtype = x.dtype.type if x.dtype.type in (np.float32, np.float64) else np.float64
     return np.array(x, dtype=dtype)
 
 
@@ -362,8 +363,8 @@ def _bound_arrays(bounds, n):
             pairs = [pairs]  # one (low, high) pair for a one-variable problem
         if len(pairs) != n:
             raise ValueError(
-                f"bounds needs one (low, high) pair per variable: got {len(pairs)} "
-                f"entries for {n} variables (Bounds(lb, ub) broadcasts scalars)."
+                f"bounds needs one (low, high) pair per variable, {n} in all; "
+                f"got {len(pairs)} (Bounds(lb, ub) broadcasts scalars)."
             )
         bad = [pair for pair in pairs if not _is_pair(pair)]
         if bad:
@@ -909,7 +910,12 @@ class AdamMinimizer:
     AdamMinimizer(learning_rate=0.1, maxiter=500)
     """
 
-    def __init__(self, **options):
+    def __init__(self, *args, **options):
+        if args:  # minimize(method=AdamMinimizer) calls the class with (fun, x0)
+            raise TypeError(
+                "AdamMinimizer takes options as keywords only; pass an instance, "
+                "method=AdamMinimizer(...), not the class."
+            )
         options = _resolve_tol(options)
         _check_options(options)
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}

@@ -33,7 +33,8 @@ def test_quick_run_writes_json_table_and_plot(quick_report):
 
     assert set(report["cases"]) == set(CASES)
     assert (out / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    table = (out / "latest.rst").read_text()
+    table = (out / "latest.inc").read_text()
+    assert table.startswith(".. list-table:: Targets")
     for name in CASES:
         assert f".. list-table:: {name}" in table
 

@@ -795,6 +795,12 @@ def test_scalar_like_x0_gives_one_variable(x0, call):
     assert_allclose(res.x, [2.0], atol=1e-3)
 
 
+@pytest.mark.parametrize("dtype", [">f4", "<f4", ">f8"])
+def test_x0_of_either_byte_order_keeps_its_precision(dtype):
+    res = run(f_quad, x0=np.zeros(3, dtype=dtype), jac=g_quad, options={"maxiter": 3})
+    assert res.x.dtype == np.dtype(dtype).newbyteorder("=")
+
+
 def test_float32_x0_keeps_its_dtype():
     res = run(
         f_quad,
@@ -926,6 +932,11 @@ def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
         run(**kwargs)
 
 
+def test_passing_the_class_instead_of_an_instance_says_so():
+    with pytest.raises(TypeError, match=r"method=AdamMinimizer\(...\), not the class"):
+        minimize(f_quad, np.zeros(3), method=AdamMinimizer, jac=g_quad)
+
+
 def test_minimizer_defaults_and_overrides():
     method = AdamMinimizer(learning_rate=0.05, maxiter=7)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
@@ -1032,6 +1043,24 @@ def test_basinhopping():
     # The global minimum of cos(3x) + 0.1 x^2 is near x = +-1.0.
     assert abs(abs(res.x[0]) - 1.0) < 0.05
     assert res.nfev > 0 and res.njev > 0
+
+
+def test_basinhopping_with_bounds_and_an_instance():
+    fun = Counted(lambda x: float(np.cos(3 * x[0]) + 0.1 * x[0] ** 2))
+    kwargs = {
+        "method": AdamMinimizer(learning_rate=0.05),
+        "bounds": [(0.0, 3.0)],
+    }
+    # Steps of 2 from 2.5 leave the box; the local searches start inside.
+    res = basinhopping(
+        fun, [2.5], niter=5, stepsize=2.0, minimizer_kwargs=kwargs, rng=0
+    )
+    points = np.array(fun.points)
+    assert points.min() >= 0.0 and points.max() <= 3.0
+    assert res.lowest_optimization_result.success
+    # On [0, 3] the minimum of cos(3x) + 0.1 x^2 is near x = 1.0.
+    assert abs(res.x[0] - 1.0) < 0.05
+    assert res.nfev == fun.calls
 
 
 def test_dual_annealing():
