@@ -884,6 +884,10 @@ class AdamMinimizer:
 
     Parameters
     ----------
+    *args
+        Not accepted: options are keywords only. ``minimize(method=AdamMinimizer)``
+        (the class instead of an instance) ends up here and raises a
+        ``TypeError`` saying so.
     **options
         Any option of :func:`adam_minimize` (``tol`` included). They are
         validated now (unknown names warn with ``OptimizeWarning`` and are

@@ -104,6 +104,27 @@ class Incremental(_DaskMLIncremental):
     - ``score`` of a regressor computes R² itself: dask-ml's R² fails on
       Dask arrays.
 
+    Parameters
+    ----------
+    estimator : estimator object
+        The estimator to train block by block; it must have ``partial_fit``
+        (both skadam estimators do, keeping their Adam state across calls).
+    scoring : str or callable, default=None
+        Scorer used by ``score``; None means the estimator's own ``score``
+        (R², computed with Dask here, for a regressor).
+    shuffle_blocks : bool, default=True
+        Visit the blocks in a random order on each pass (``False``: in order).
+        The rows inside a block are not shuffled by this.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the order of the blocks when ``shuffle_blocks`` is true.
+    assume_equal_chunks : bool, default=True
+        Passed on to dask-ml's block-wise ``fit``, which accepts it and, in
+        the dask-ml releases supported, does not use it.
+    predict_meta, predict_proba_meta, transform_meta : array-like, default=None
+        Empty arrays or pandas objects of the type that ``predict``,
+        ``predict_proba`` and ``transform`` return, which Dask needs for
+        some outputs; None lets dask-ml infer them.
+
     Examples
     --------
     >>> import numpy as np
@@ -217,6 +238,7 @@ class Incremental(_DaskMLIncremental):
         Returns
         -------
         score : float or dask.delayed.Delayed
+            The score; a lazy value when ``compute=False``.
         """
         X, y = _lowered(X), _lowered(y)
         lazy = dask.is_dask_collection(X) or dask.is_dask_collection(y)

@@ -15,6 +15,7 @@ ORDER = [
     "plot_grid_search.py",
     "plot_loss_curves.py",
     "plot_compare_classifiers.py",
+    "plot_dask_scaling.py",
 ]
 
 
