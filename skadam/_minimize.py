@@ -295,9 +295,11 @@ def _scalar(f):
 
 
 def _gradient(g, x):
-    """The gradient as a new array of x's shape and dtype.
+    """The gradient as an array of x's shape and dtype.
 
-    A copy, so a buffer the user's ``jac`` reuses cannot change it later. A
+    Not copied, as SciPy's methods do not copy it: it is used before ``jac``
+    is called again, and whatever keeps it longer (the result, the best
+    iterate, a callback) copies it, in case ``jac`` reuses a buffer. A
     column, a row or a ``numpy.matrix`` with one entry per variable (and a
     scalar for one variable) is accepted, as L-BFGS-B accepts them.
     """
@@ -306,7 +308,7 @@ def _gradient(g, x):
             "The gradient is None; jac (or fun with jac=True) must return it."
         )
     try:
-        g = np.array(g, dtype=x.dtype)
+        g = np.asarray(g, dtype=x.dtype)
     except (TypeError, ValueError):
         raise ValueError(
             f"The gradient must be real numbers, one per variable, got {g!r:.80}"
@@ -528,11 +530,11 @@ class _Best:
     """The iterate with the lowest f seen so far (``return_best=True``)."""
 
     def __init__(self, x, f, g):
-        self.x, self.f, self.g, self.nit = x, f, g, 0
+        self.x, self.f, self.g, self.nit = x, f, g.copy(), 0
 
     def offer(self, x, f, g, nit):
         if f < self.f:
-            self.x, self.f, self.g, self.nit = x, f, g, nit
+            self.x, self.f, self.g, self.nit = x, f, g.copy(), nit
 
 
 def _run(objective, x, adam, stopper, return_best):
@@ -607,7 +609,7 @@ def _result(objective, stopper, x, f, g, nit, status, best):
     return OptimizeResult(
         x=x,
         fun=f,
-        jac=g,
+        jac=g.copy(),  # jac may reuse its output buffer after the run
         nit=nit,
         nfev=objective.nfev,
         njev=objective.njev,
@@ -720,7 +722,7 @@ def adam_minimize(
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
-        L-BFGS-B accepts them; the values are copied); ``True`` if ``fun`` returns
+        L-BFGS-B accepts them; ``res.jac`` is a copy); ``True`` if ``fun`` returns
         ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
         ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
         differences, which cost ``n + 1`` calls of ``fun`` per iteration.

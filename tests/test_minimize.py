@@ -237,6 +237,19 @@ def test_args_that_are_not_a_tuple_are_one_argument(call):
     assert all(len(a) == 1 and a[0] is center for a in fun.args)
 
 
+def test_return_best_with_a_jac_that_reuses_its_output_buffer():
+    buffer = np.empty(3)
+
+    def jac(x):
+        buffer[:] = g_quad(x)
+        return buffer
+
+    options = {"learning_rate": 1.5, "maxiter": 30, "return_best": True}
+    res = run(f_quad, jac=jac, options=options)
+    assert "Returning the best iterate" in res.message
+    assert_array_equal(res.jac, g_quad(res.x))
+
+
 def test_minimize_inside_the_objective():
     # Each outer evaluation runs an inner Adam; neither disturbs the other.
     def inner_min(shift):
