@@ -869,7 +869,14 @@ def test_unknown_option_warning_points_at_the_users_call(call):
     "options",
     [
         {"learning_rate": 0.0},
+        {"learning_rate": "0.01"},
+        {"learning_rate": None},
         {"beta_1": 1.0},
+        {"beta_2": -0.1},
+        {"epsilon": -1.0},
+        {"weight_decay": -0.1},
+        {"ftol": None},
+        {"xtol": np.nan},
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
@@ -887,7 +894,7 @@ def test_unknown_option_warning_points_at_the_users_call(call):
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         run(f_quad, jac=g_quad, options=options)
 
 
