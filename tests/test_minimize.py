@@ -898,6 +898,14 @@ def test_bad_options_raise(options):
         run(f_quad, jac=g_quad, options=options)
 
 
+@pytest.mark.parametrize(
+    "options", [{"learning_rate": -1.0}, {"amsgrad": "yes"}, {"tol": -1}]
+)
+def test_minimizer_validates_its_options_when_made(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        AdamMinimizer(**options)
+
+
 def test_a_bad_tol_is_named_tol():
     with pytest.raises(ValueError, match="tol must be"):
         minimize(f_quad, np.zeros(3), method=adam_minimize, jac=g_quad, tol=-1.0)
