@@ -830,6 +830,11 @@ def adam_minimize(
     A tolerance of 0 disables its criterion; ``ftol`` and ``xtol`` default to
     0 because Adam's steps and function values need not shrink steadily.
 
+    Each call starts Adam afresh (zero moments, update number 1): calling
+    ``minimize`` again from ``res.x`` is not the same as a longer run. To
+    continue a run with its moments, drive :class:`skadam.Adam` and its
+    :class:`skadam.AdamState` directly.
+
     ``fun`` is evaluated every iteration only when something reads it (finite
     differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style
     callback); otherwise once, at the returned ``x``. Non-finite values are
