@@ -46,12 +46,9 @@ _FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
+# SciPy's own wording; converged and non-finite messages name their detail.
 _MESSAGES = {
     _MAXITER: "Maximum number of iterations has been exceeded.",
-    _NONFINITE: (
-        "Stopped: the function value or the gradient is not finite at the next "
-        "iterate; the result is the last iterate where both were finite."
-    ),
     _CALLBACK_STOP: "`callback` raised `StopIteration`.",
 }
 _CRITERIA = {
