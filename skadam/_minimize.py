@@ -286,8 +286,11 @@ def _scalar(f):
             return float(value.item())
         except (TypeError, ValueError):
             pass
+    hint = (
+        " (with jac=True, fun may return (f, gradient))" if isinstance(f, tuple) else ""
+    )
     raise ValueError(
-        f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
+        f"fun must return a real scalar (or an array holding one){hint}, got {f!r:.80}"
     )
 
 

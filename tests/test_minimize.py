@@ -175,6 +175,11 @@ def test_fun_returning_no_single_real_value_raises(value):
         run(lambda x: value, jac=g_quad)
 
 
+def test_fun_returning_f_and_g_without_jac_true_says_so():
+    with pytest.raises(ValueError, match=r"with jac=True, fun may return"):
+        run(fg_quad, jac=None)
+
+
 def test_jac_true_with_a_fun_returning_only_f_raises():
     with pytest.raises(ValueError, match=r"jac=True, fun must return \(f, gradient\)"):
         run(f_quad, jac=True)
