@@ -279,18 +279,17 @@ def _scalar(f):
     # Python floats and NumPy float64 (a float subclass) are the common case.
     if isinstance(f, float):
         return float(f)
-    value = np.asarray(f)
     # Objects too (Fraction, Decimal, ...): float() decides, as for BFGS.
-    if value.size == 1 and value.dtype.kind in "biufO":
-        try:
+    try:
+        value = np.asarray(f)
+        if value.size == 1 and value.dtype.kind in "biufO":
             return float(value.item())
-        except (TypeError, ValueError):
-            pass
-    hint = (
-        " (with jac=True, fun may return (f, gradient))" if isinstance(f, tuple) else ""
-    )
+    except (TypeError, ValueError):
+        pass
+    hint = " (with jac=True, fun may return (f, gradient))"
     raise ValueError(
-        f"fun must return a real scalar (or an array holding one){hint}, got {f!r:.80}"
+        "fun must return a real scalar (or an array holding one)"
+        f"{hint if isinstance(f, tuple) else ''}, got {f!r:.80}"
     )
 
 
