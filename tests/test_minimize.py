@@ -819,14 +819,20 @@ def test_x0_of_either_byte_order_keeps_its_precision(dtype):
     assert res.x.dtype == np.dtype(dtype).newbyteorder("=")
 
 
-def test_float32_x0_keeps_its_dtype():
+@pytest.mark.parametrize("jac", [g_quad, None, True])
+def test_float32_x0_keeps_its_dtype(jac):
+    fun, seen = (fg_quad if jac is True else f_quad), []
     res = run(
-        f_quad,
+        fun,
         x0=np.zeros(3, dtype=np.float32),
-        jac=g_quad,
-        options={**FAST, "gtol": 1e-3},
+        jac=jac,
+        callback=lambda intermediate_result: seen.append(intermediate_result),
+        options={**FAST, "gtol": 1e-2},
     )
-    assert res.success and res.x.dtype == np.float32
+    assert res.success and res.x.dtype == res.jac.dtype == np.float32
+    assert type(res.fun) is float  # BFGS would give whatever fun returned
+    dtypes = {r.x.dtype for r in seen} | {r.jac.dtype for r in seen}
+    assert dtypes == {np.dtype(np.float32)}
 
 
 @pytest.mark.parametrize(
