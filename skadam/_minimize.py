@@ -15,7 +15,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
+import scipy
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from ._adam import Adam
@@ -131,11 +131,10 @@ def _is_flag(value, top):
     return isinstance(value, Integral) and 0 <= value <= top
 
 
-# Warnings point at the first frame outside these folders: the user's call,
-# however many of SciPy's and skadam's frames lie between.
-_INTERNAL = tuple(
-    os.path.dirname(path) + os.sep for path in (__file__, scipy.optimize.__file__)
-)
+# Warnings point at the first frame outside these folders (skadam, SciPy):
+# the user's call, however many of SciPy's and skadam's frames lie between
+# (basinhopping's, for one, pass through scipy/_lib).
+_INTERNAL = tuple(os.path.dirname(path) + os.sep for path in (__file__, scipy.__file__))
 
 
 def _user_stacklevel():

@@ -867,13 +867,27 @@ ODD = {"odd_option": 1, "maxiter": 1}
         lambda: adam_minimize(f_quad, np.zeros(3), **ODD),
         lambda: minimize_scalar(lambda x: x**2, method=AdamMinimizer(), options=ODD),
         lambda: AdamMinimizer(**ODD),
+        lambda: basinhopping(
+            f_quad,
+            np.zeros(3),
+            niter=1,
+            minimizer_kwargs={"method": adam_minimize, "options": ODD},
+            rng=0,
+        ),
     ],
-    ids=["minimize", "minimize-instance", "direct", "minimize_scalar", "init"],
+    ids=[
+        "minimize",
+        "minimize-instance",
+        "direct",
+        "minimize_scalar",
+        "init",
+        "basinhopping",
+    ],
 )
 def test_unknown_option_warning_points_at_the_users_call(call):
     with pytest.warns(OptimizeWarning, match="odd_option") as record:
         call()
-    assert [w.filename for w in record] == [__file__]
+    assert {w.filename for w in record} == {__file__}
 
 
 @pytest.mark.parametrize(
