@@ -305,6 +305,12 @@ def test_bounds_as_pairs_with_none():
     check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
 
 
+def test_bounds_as_an_array_of_pairs_with_infinities():
+    bounds = np.array([[-np.inf, 0.5], [-1.0, np.inf], [0.0, 1.0]])
+    low, high = bounds[:, 0], bounds[:, 1]
+    check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
+
+
 def test_bounds_object_with_scalar_broadcast():
     check_bounded_run(Bounds(-1.0, 0.25), -1.0, 0.25, expected=[0.25, -1.0, 0.25])
 
