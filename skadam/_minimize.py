@@ -734,8 +734,9 @@ def adam_minimize(
         finite-difference steps included, so ``keep_feasible`` always holds.
         A variable fixed by ``low == high`` stays there; with finite
         differences its gradient entry is not estimated and reads 0. With
-        float32 ``x0``, bounds are rounded inwards to float32. NaN bounds
-        raise a ``ValueError``.
+        float32 ``x0``, bounds are rounded inwards to float32; a box with no
+        float32 value inside (a fixed variable at 0.1, say) gives the nearest
+        float32. NaN bounds raise a ``ValueError``.
     constraints : empty sequence or None
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional
