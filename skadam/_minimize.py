@@ -15,7 +15,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.optimize
+import scipy
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from ._adam import Adam
@@ -46,12 +46,9 @@ _FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
+# SciPy's own wording; converged and non-finite messages name their detail.
 _MESSAGES = {
     _MAXITER: "Maximum number of iterations has been exceeded.",
-    _NONFINITE: (
-        "Stopped: the function value or the gradient is not finite at the next "
-        "iterate; the result is the last iterate where both were finite."
-    ),
     _CALLBACK_STOP: "`callback` raised `StopIteration`.",
 }
 _CRITERIA = {
@@ -134,11 +131,10 @@ def _is_flag(value, top):
     return isinstance(value, Integral) and 0 <= value <= top
 
 
-# Warnings point at the first frame outside these folders: the user's call,
-# however many of SciPy's and skadam's frames lie between.
-_INTERNAL = tuple(
-    os.path.dirname(path) + os.sep for path in (__file__, scipy.optimize.__file__)
-)
+# Warnings point at the first frame outside these folders (skadam, SciPy):
+# the user's call, however many of SciPy's and skadam's frames lie between
+# (basinhopping's, for one, pass through scipy/_lib).
+_INTERNAL = tuple(os.path.dirname(path) + os.sep for path in (__file__, scipy.__file__))
 
 
 def _user_stacklevel():
@@ -282,22 +278,26 @@ def _scalar(f):
     # Python floats and NumPy float64 (a float subclass) are the common case.
     if isinstance(f, float):
         return float(f)
-    value = np.asarray(f)
     # Objects too (Fraction, Decimal, ...): float() decides, as for BFGS.
-    if value.size == 1 and value.dtype.kind in "biufO":
-        try:
+    try:
+        value = np.asarray(f)
+        if value.size == 1 and value.dtype.kind in "biufO":
             return float(value.item())
-        except (TypeError, ValueError):
-            pass
+    except (TypeError, ValueError):
+        pass
+    hint = " (with jac=True, fun may return (f, gradient))"
     raise ValueError(
-        f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
+        "fun must return a real scalar (or an array holding one)"
+        f"{hint if isinstance(f, tuple) else ''}, got {f!r:.80}"
     )
 
 
 def _gradient(g, x):
-    """The gradient as a new array of x's shape and dtype.
+    """The gradient as an array of x's shape and dtype.
 
-    A copy, so a buffer the user's ``jac`` reuses cannot change it later. A
+    Not copied, as SciPy's methods do not copy it: it is used before ``jac``
+    is called again, and whatever keeps it longer (the result, the best
+    iterate, a callback) copies it, in case ``jac`` reuses a buffer. A
     column, a row or a ``numpy.matrix`` with one entry per variable (and a
     scalar for one variable) is accepted, as L-BFGS-B accepts them.
     """
@@ -306,7 +306,7 @@ def _gradient(g, x):
             "The gradient is None; jac (or fun with jac=True) must return it."
         )
     try:
-        g = np.array(g, dtype=x.dtype)
+        g = np.asarray(g, dtype=x.dtype)
     except (TypeError, ValueError):
         raise ValueError(
             f"The gradient must be real numbers, one per variable, got {g!r:.80}"
@@ -528,11 +528,11 @@ class _Best:
     """The iterate with the lowest f seen so far (``return_best=True``)."""
 
     def __init__(self, x, f, g):
-        self.x, self.f, self.g, self.nit = x, f, g, 0
+        self.x, self.f, self.g, self.nit = x, f, g.copy(), 0
 
     def offer(self, x, f, g, nit):
         if f < self.f:
-            self.x, self.f, self.g, self.nit = x, f, g, nit
+            self.x, self.f, self.g, self.nit = x, f, g.copy(), nit
 
 
 def _run(objective, x, adam, stopper, return_best):
@@ -607,7 +607,7 @@ def _result(objective, stopper, x, f, g, nit, status, best):
     return OptimizeResult(
         x=x,
         fun=f,
-        jac=g,
+        jac=g.copy(),  # jac may reuse its output buffer after the run
         nit=nit,
         nfev=objective.nfev,
         njev=objective.njev,
@@ -720,7 +720,7 @@ def adam_minimize(
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
-        L-BFGS-B accepts them; the values are copied); ``True`` if ``fun`` returns
+        L-BFGS-B accepts them; ``res.jac`` is a copy); ``True`` if ``fun`` returns
         ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
         ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
         differences, which cost ``n + 1`` calls of ``fun`` per iteration.
@@ -734,8 +734,9 @@ def adam_minimize(
         finite-difference steps included, so ``keep_feasible`` always holds.
         A variable fixed by ``low == high`` stays there; with finite
         differences its gradient entry is not estimated and reads 0. With
-        float32 ``x0``, bounds are rounded inwards to float32. NaN bounds
-        raise a ``ValueError``.
+        float32 ``x0``, bounds are rounded inwards to float32; a box with no
+        float32 value inside (a fixed variable at 0.1, say) gives the nearest
+        float32. NaN bounds raise a ``ValueError``.
     constraints : empty sequence or None
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional
@@ -827,6 +828,11 @@ def adam_minimize(
     -----
     A tolerance of 0 disables its criterion; ``ftol`` and ``xtol`` default to
     0 because Adam's steps and function values need not shrink steadily.
+
+    Each call starts Adam afresh (zero moments, update number 1): calling
+    ``minimize`` again from ``res.x`` is not the same as a longer run. To
+    continue a run with its moments, drive :class:`skadam.Adam` and its
+    :class:`skadam.AdamState` directly.
 
     ``fun`` is evaluated every iteration only when something reads it (finite
     differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style

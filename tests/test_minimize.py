@@ -175,6 +175,11 @@ def test_fun_returning_no_single_real_value_raises(value):
         run(lambda x: value, jac=g_quad)
 
 
+def test_fun_returning_f_and_g_without_jac_true_says_so():
+    with pytest.raises(ValueError, match=r"with jac=True, fun may return"):
+        run(fg_quad, jac=None)
+
+
 def test_jac_true_with_a_fun_returning_only_f_raises():
     with pytest.raises(ValueError, match=r"jac=True, fun must return \(f, gradient\)"):
         run(f_quad, jac=True)
@@ -237,6 +242,19 @@ def test_args_that_are_not_a_tuple_are_one_argument(call):
     assert all(len(a) == 1 and a[0] is center for a in fun.args)
 
 
+def test_return_best_with_a_jac_that_reuses_its_output_buffer():
+    buffer = np.empty(3)
+
+    def jac(x):
+        buffer[:] = g_quad(x)
+        return buffer
+
+    options = {"learning_rate": 1.5, "maxiter": 30, "return_best": True}
+    res = run(f_quad, jac=jac, options=options)
+    assert "Returning the best iterate" in res.message
+    assert_array_equal(res.jac, g_quad(res.x))
+
+
 def test_minimize_inside_the_objective():
     # Each outer evaluation runs an inner Adam; neither disturbs the other.
     def inner_min(shift):
@@ -284,6 +302,12 @@ def check_bounded_run(bounds, low, high, expected):
 def test_bounds_as_pairs_with_none():
     bounds = [(None, 0.5), (-1.0, None), (0.0, 1.0)]
     low, high = [-np.inf, -1.0, 0.0], [0.5, np.inf, 1.0]
+    check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
+
+
+def test_bounds_as_an_array_of_pairs_with_infinities():
+    bounds = np.array([[-np.inf, 0.5], [-1.0, np.inf], [0.0, 1.0]])
+    low, high = bounds[:, 0], bounds[:, 1]
     check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
 
 
@@ -801,14 +825,20 @@ def test_x0_of_either_byte_order_keeps_its_precision(dtype):
     assert res.x.dtype == np.dtype(dtype).newbyteorder("=")
 
 
-def test_float32_x0_keeps_its_dtype():
+@pytest.mark.parametrize("jac", [g_quad, None, True])
+def test_float32_x0_keeps_its_dtype(jac):
+    fun, seen = (fg_quad if jac is True else f_quad), []
     res = run(
-        f_quad,
+        fun,
         x0=np.zeros(3, dtype=np.float32),
-        jac=g_quad,
-        options={**FAST, "gtol": 1e-3},
+        jac=jac,
+        callback=lambda intermediate_result: seen.append(intermediate_result),
+        options={**FAST, "gtol": 1e-2},
     )
-    assert res.success and res.x.dtype == np.float32
+    assert res.success and res.x.dtype == res.jac.dtype == np.float32
+    assert type(res.fun) is float  # BFGS would give whatever fun returned
+    dtypes = {r.x.dtype for r in seen} | {r.jac.dtype for r in seen}
+    assert dtypes == {np.dtype(np.float32)}
 
 
 @pytest.mark.parametrize(
@@ -843,20 +873,41 @@ ODD = {"odd_option": 1, "maxiter": 1}
         lambda: adam_minimize(f_quad, np.zeros(3), **ODD),
         lambda: minimize_scalar(lambda x: x**2, method=AdamMinimizer(), options=ODD),
         lambda: AdamMinimizer(**ODD),
+        lambda: basinhopping(
+            f_quad,
+            np.zeros(3),
+            niter=1,
+            minimizer_kwargs={"method": adam_minimize, "options": ODD},
+            rng=0,
+        ),
     ],
-    ids=["minimize", "minimize-instance", "direct", "minimize_scalar", "init"],
+    ids=[
+        "minimize",
+        "minimize-instance",
+        "direct",
+        "minimize_scalar",
+        "init",
+        "basinhopping",
+    ],
 )
 def test_unknown_option_warning_points_at_the_users_call(call):
     with pytest.warns(OptimizeWarning, match="odd_option") as record:
         call()
-    assert [w.filename for w in record] == [__file__]
+    assert {w.filename for w in record} == {__file__}
 
 
 @pytest.mark.parametrize(
     "options",
     [
         {"learning_rate": 0.0},
+        {"learning_rate": "0.01"},
+        {"learning_rate": None},
         {"beta_1": 1.0},
+        {"beta_2": -0.1},
+        {"epsilon": -1.0},
+        {"weight_decay": -0.1},
+        {"ftol": None},
+        {"xtol": np.nan},
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
@@ -874,8 +925,16 @@ def test_unknown_option_warning_points_at_the_users_call(call):
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         run(f_quad, jac=g_quad, options=options)
+
+
+@pytest.mark.parametrize(
+    "options", [{"learning_rate": -1.0}, {"amsgrad": "yes"}, {"tol": -1}]
+)
+def test_minimizer_validates_its_options_when_made(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        AdamMinimizer(**options)
 
 
 def test_a_bad_tol_is_named_tol():
