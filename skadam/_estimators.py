@@ -141,6 +141,13 @@ class _AdamLinearModel(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False, keep=keep)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
+        if self.early_stopping:
+            # As in scikit-learn's SGD and MLP estimators: one epoch on the
+            # given rows leaves nothing to hold out or to stop.
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; set "
+                "early_stopping=False, or use fit."
+            )
         keep = hasattr(self, "adam_state_")
         return self._fit(
             X, y, sample_weight, incremental=True, keep=keep, classes=classes
@@ -148,7 +155,7 @@ class _AdamLinearModel(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental, keep, classes=None):
         X, y = self._validate_fit_data(X, y, keep)
-        Y, s = self._encode(X, y, sample_weight, keep, classes)
+        Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
         if not keep:
             self._start(X, Y, s)
         elif X.dtype != self._coef.dtype:
@@ -175,6 +182,10 @@ class _AdamLinearModel(BaseEstimator):
             verbose=self.verbose,
         )
         self._record(result, incremental)
+        # Not after partial_fit: its batch may hold a single class, which a
+        # constant model fits perfectly.
+        if result.status != "diverged" and not incremental:
+            self._check_beats_constant(result, X, Y, s)
         return self
 
     def _validate_fit_data(self, X, y, keep):
@@ -236,6 +247,12 @@ class _AdamLinearModel(BaseEstimator):
             random_state=self._rng,
             stratify=stratify,
         )
+        if len(val_rows) < 2:  # a score of one row is undefined (R^2) or 0/1
+            raise ValueError(
+                f"The validation set has {len(val_rows)} row; early_stopping "
+                "needs at least 2: increase validation_fraction or the number "
+                "of samples."
+            )
         return np.sort(rows), np.sort(val_rows)
 
     def _validation_scorer(self, X, Y, s, rows):
@@ -276,6 +293,32 @@ class _AdamLinearModel(BaseEstimator):
                 f"Adam reached max_iter={self.max_iter} epochs before the "
                 f"objective stopped improving by tol={self.tol}; increase "
                 "max_iter or the learning_rate.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _check_beats_constant(self, result, X, Y, s):
+        """Warn when the fit is worse than the best constant model (W = 0).
+
+        Worse means a training objective more than 1% above. This happens
+        when Adam's steps are far too large for the scale of the
+        coefficients (unscaled features, a huge learning_rate): the objective
+        jumps up and the run stops for lack of improvement.
+        """
+        # A margin, as with uninformative features the optimum is only a hair
+        # below the constant model and minibatch noise can cross it.
+        constant = self._constant_objective(Y, s)
+        limit = 1.01 * constant + 1e-6
+        if not result.loss_curve[-1] > limit:  # cheap test before the exact one
+            return
+        final, _ = self._loss.objective(self._coef_average, X, Y, s, self.alpha)
+        if final > limit:
+            warnings.warn(
+                f"The fitted model's training objective ({final:.4g}) is worse "
+                f"than the best constant model's ({constant:.4g}): Adam's steps "
+                "are too large for the scale of the features. Standardise X "
+                "(e.g. StandardScaler in a Pipeline) or lower the learning_rate "
+                f"(got {self.learning_rate}).",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -353,22 +396,28 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
         score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. Ignored by ``partial_fit``.
+        best epoch at the end. The validation set needs at least 2 rows.
+        Not supported by ``partial_fit``, which raises a ``ValueError`` (as
+        scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
         and Adam state (moments and step count) and random stream.
+        The features (and ``n_features_in_``) and the number of outputs
+        must not change: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
-        Coefficients; 1-D when ``y`` is 1-D, as in
-        :class:`~sklearn.linear_model.Ridge`.
+        Coefficients; 1-D for a single output, including a ``y`` of shape
+        ``(n_samples, 1)``, as in :class:`~sklearn.linear_model.Ridge`.
     intercept_ : float or ndarray of shape (n_outputs,)
-        Intercept (0 when ``fit_intercept=False``).
+        Intercept (0 when ``fit_intercept=False``); a float when ``y`` is
+        1-D, an array of shape ``(1,)`` when it is a column (as in
+        :class:`~sklearn.linear_model.Ridge`).
     n_iter_ : int
         Number of epochs run (summed over ``warm_start`` fits and
         ``partial_fit`` calls).
@@ -490,12 +539,13 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, shaped like the training targets.
+            Predictions; 1-D for a single output, whether ``y`` was 1-D or a
+            column, as in :class:`~sklearn.linear_model.Ridge`.
         """
         Z = self._decision(X)
-        return Z.ravel() if self._y_1d else Z
+        return Z.ravel() if Z.shape[1] == 1 else Z
 
-    def _encode(self, X, y, sample_weight, keep, classes):
+    def _encode(self, X, y, sample_weight, keep, classes, incremental):
         s = self._sample_weight(X, sample_weight)
         y_1d = y.ndim == 1
         Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
@@ -514,6 +564,13 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         # The targets are centred with the weighted mean: 0 is optimal at W=0.
         return 0.0
 
+    def _constant_objective(self, Y, s):
+        # Half the weighted variance of each output (mean square without
+        # intercept), as the constant model predicts the weighted mean.
+        w = s / s.sum()
+        R = Y - w @ Y if self.fit_intercept else Y
+        return 0.5 * float(w @ np.einsum("ij,ij->i", R, R))
+
     def _score_decisions(self, Z, Y, s):
         # R^2 is unchanged by the per-output affine scaling of the targets.
         return r2_score(Y, Z, sample_weight=s)
@@ -521,8 +578,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     def _unpack(self, W, b):
         W *= self._y_scale[:, None]
         b = b * self._y_scale + self._y_shift
-        if self._y_1d:
-            return W[0], b[0]
+        # Shapes as in Ridge: coef_ is 1-D for a single output, also when y
+        # is a column; intercept_ is a scalar only for a 1-D y.
+        if W.shape[0] == 1:
+            return W[0], b[0] if self._y_1d else b
         return W, b
 
 
@@ -582,12 +641,16 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
         score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. Ignored by ``partial_fit``.
+        best epoch at the end. The validation set needs at least 2 rows.
+        Not supported by ``partial_fit``, which raises a ``ValueError`` (as
+        scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
         and Adam state (moments and step count) and random stream.
+        The features (and ``n_features_in_``) must not change, nor the set
+        of classes in ``y``: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
     class_weight : dict, "balanced" or None, default=None
@@ -746,7 +809,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, and ``y`` must only
-            contain these.
+            contain these. Later calls may omit it, or pass the same classes
+            (in any order); other classes raise a ``ValueError``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
 
@@ -838,9 +902,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             return -np.logaddexp(0, np.column_stack([Z, -Z]))
         return log_softmax(Z, axis=1)
 
-    def _encode(self, X, y, sample_weight, keep, classes):
+    def _encode(self, X, y, sample_weight, keep, classes, incremental):
         check_classification_targets(y)
-        if not keep:
+        if keep:
+            self._check_same_classes(y, classes, incremental)
+        else:
             self.classes_ = np.unique(y if classes is None else classes)
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -867,6 +933,20 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             return (index == 1).astype(X.dtype)[:, None], s
         return (index[:, None] == np.arange(K)).astype(X.dtype), s
 
+    def _check_same_classes(self, y, classes, incremental):
+        """A continued fit keeps ``classes_`` (and the shape of ``coef_``)."""
+        if incremental:  # partial_fit: y may hold a subset of the classes
+            new = None if classes is None else np.unique(classes)
+            what = f"classes={np.asarray(classes).tolist()}"
+        else:  # warm_start fit: y must hold the same classes
+            new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
+        if new is not None and not np.array_equal(new, self.classes_):
+            raise ValueError(
+                f"{what}, but the fitted model has classes_ "
+                f"{self.classes_.tolist()}, which a continued fit keeps; use "
+                "warm_start=False (or a new estimator) to fit other classes."
+            )
+
     def _initial_intercept(self, Y, s):
         # The intercept that is optimal while W = 0: the log class priors.
         prior = (s @ Y) / s.sum()
@@ -876,6 +956,17 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         if Y.shape[1] == 1:
             return log_prior[1] - log_prior[0]
         return log_prior - log_prior.mean()
+
+    def _constant_objective(self, Y, s):
+        # The entropy of the weighted class priors (log(n_classes) without
+        # intercept, as the constant model then predicts uniform probabilities).
+        if not self.fit_intercept:
+            return float(np.log(len(self.classes_)))
+        prior = (s @ Y) / s.sum()
+        if Y.shape[1] == 1:
+            prior = np.array([1 - prior[0], prior[0]])
+        prior = prior[prior > 0]
+        return float(-np.dot(prior, np.log(prior)))
 
     def _score_decisions(self, Z, Y, s):
         if Y.shape[1] == 1:

@@ -22,6 +22,7 @@ NaN or infinite coefficients behind.
 
 import contextlib
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -357,8 +358,15 @@ class _Epochs:
 
 
 def _blas_threads(batches, coef):
-    """One BLAS thread for small minibatches (see SINGLE_THREAD_WORK)."""
+    """One BLAS thread for small minibatches (see SINGLE_THREAD_WORK).
+
+    Only in the main thread: the limit is global state that fits running at
+    once in other threads (joblib's threading backend) would set and restore
+    in an interleaved order, leaving BLAS limited after they all finish.
+    """
     global _controller
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
     rows = min(batches.batch_size, CHUNK_ROWS)
     if batches.rows is None and batches.batch_size == batches.n_rows:
         rows = batches.n_rows

@@ -18,8 +18,15 @@ from scipy import sparse
 from scipy.special import logsumexp
 from sklearn import datasets
 from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.linear_model import (
+    LogisticRegression,
+    Ridge,
+    SGDClassifier,
+    SGDRegressor,
+)
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -60,6 +67,13 @@ def logistic_objective(model, X, y, alpha):
     return np.mean(losses) + 0.5 * alpha * np.sum(model.coef_**2)
 
 
+on_breast_cancer_and_diabetes = pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "breast_cancer"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
 EXACT = dict(batch_size=None, max_iter=20_000, tol=1e-12, n_iter_no_change=100)
 
 
@@ -216,8 +230,11 @@ def test_shapes_of_fitted_attributes():
     single = AdamLinearRegressor().fit(X, Y[:, 0])
     assert single.coef_.shape == (3,) and np.ndim(single.intercept_) == 0
     assert single.predict(X).shape == (20,)
-    column = AdamLinearRegressor().fit(X, Y[:, :1])
-    assert column.coef_.shape == (1, 3) and column.intercept_.shape == (1,)
+    # A column y: the shapes of Ridge (1-D coef_ and predictions).
+    column, ridge = AdamLinearRegressor().fit(X, Y[:, :1]), Ridge().fit(X, Y[:, :1])
+    assert column.coef_.shape == ridge.coef_.shape == (3,)
+    assert column.intercept_.shape == ridge.intercept_.shape == (1,)
+    assert column.predict(X).shape == ridge.predict(X).shape == (20,)
     multi = AdamLinearRegressor().fit(X, Y)
     assert multi.coef_.shape == (3, 3) and multi.predict(X).shape == (20, 3)
 
@@ -389,13 +406,7 @@ def test_partial_fit_on_batches_keeps_moments():
 # -- early stopping, divergence, convergence ---------------------------------
 
 
-@pytest.mark.parametrize(
-    "Estimator, name",
-    [
-        (AdamLogisticClassifier, "breast_cancer"),
-        (AdamLinearRegressor, "diabetes"),
-    ],
-)
+@on_breast_cancer_and_diabetes
 def test_early_stopping_restores_the_best_weights(Estimator, name):
     X, y = load(name)
     # A large step on minibatches makes the validation score wander.
@@ -534,6 +545,73 @@ def test_regressor_partial_fit_with_other_number_of_outputs():
         ValueError, match="y has 2 outputs, but the model was fitted with 3"
     ):
         model.partial_fit(X, Y[:, :2])
+
+
+def test_continued_fits_keep_the_classes():
+    X, y = load("iris")
+    model = AdamLogisticClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1, 2])
+    model.partial_fit(X[:50], y[:50])  # a batch may hold fewer classes
+    model.partial_fit(X, y, classes=[2, 0, 1])  # the same classes, in any order
+    with pytest.raises(ValueError, match=r"classes=\[0, 1, 2, 3\], but the fitted"):
+        model.partial_fit(X, y, classes=[0, 1, 2, 3])
+    warm = AdamLogisticClassifier(max_iter=3, warm_start=True).fit(X, y)
+    warm.fit(X, y)
+    with pytest.raises(ValueError, match=r"y has classes \[0, 1\], but the fitted"):
+        warm.fit(X[:100], y[:100])
+    with pytest.raises(ValueError, match=r"y has classes \[1, 2, 3\], but the"):
+        warm.fit(X, y + 1)
+    assert_array_equal(warm.classes_, [0, 1, 2])
+
+
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_partial_fit_refuses_early_stopping_like_sgd(Estimator):
+    X, y = load("iris")
+    reference = {
+        AdamLinearRegressor: SGDRegressor,
+        AdamLogisticClassifier: SGDClassifier,
+    }[Estimator]
+    extra = {"classes": [0, 1, 2]} if Estimator is AdamLogisticClassifier else {}
+    with pytest.raises(ValueError, match="early_stopping"):
+        reference(early_stopping=True).partial_fit(X, y, **extra)
+    with pytest.raises(ValueError, match="does not support early_stopping=True"):
+        Estimator(early_stopping=True).partial_fit(X, y, **extra)
+
+
+def test_early_stopping_needs_two_validation_rows():
+    X, y = load("diabetes")
+    # 10% of 10 rows is 1 row, whose R^2 is undefined.
+    model = AdamLinearRegressor(early_stopping=True, validation_fraction=0.1)
+    with pytest.raises(ValueError, match="validation set has 1 row"):
+        model.fit(X[:10], y[:10])
+    model.set_params(validation_fraction=0.2).fit(X[:10], y[:10])
+    assert len(model.validation_scores_) == model.n_iter_
+
+
+@on_breast_cancer_and_diabetes
+def test_warning_when_the_fit_is_worse_than_a_constant(Estimator, name):
+    X, y = load(name)
+    X = X.copy()
+    X[:, 0] *= 1e6  # one unscaled feature: Adam's steps are far too large
+    with pytest.warns(ConvergenceWarning, match="worse than the best constant"):
+        model = Estimator(random_state=0).fit(X, y)
+    if Estimator is AdamLinearRegressor:
+        assert model.score(X, y) < 0  # R^2: worse than predicting the mean
+    else:
+        prior = DummyClassifier().fit(X, y).predict_proba(X)
+        assert log_loss(y, model.predict_proba(X)) > log_loss(y, prior)
+    # Uninformative features: the optimum is a hair below the constant
+    # model, and minibatch noise must not raise a false alarm.
+    # (Without the margin this data set does raise one, for both.)
+    rng = np.random.RandomState(2)
+    X, labels, targets = (
+        rng.normal(size=(20_000, 2)),
+        rng.randint(0, 2, 20_000),
+        rng.normal(size=20_000),
+    )
+    y = targets if Estimator is AdamLinearRegressor else labels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        Estimator(random_state=0).fit(X, y)
 
 
 # -- nothing passed in is mutated -----------------------------------------------

@@ -203,3 +203,34 @@ def test_decision_values_in_chunks(problem, monkeypatch):
         decision_values(loss, coef, X, rows), loss.decision_function(coef, X[rows])
     )
     assert decision_values(loss, coef, X, rows[:0]).shape == (0, 3)
+
+
+def test_fits_in_threads_leave_the_blas_threads_alone(problem, monkeypatch):
+    # The one-thread BLAS limit for small problems is process-wide state:
+    # fits running at once in several threads would set and restore it in an
+    # interleaved order and leave it behind, so only the main thread sets it.
+    import contextlib
+    import threading
+
+    from joblib import Parallel, delayed
+
+    X, Y, s = problem
+    limited_in = []
+
+    class Controller:
+        def limit(self, limits, user_api):
+            limited_in.append(threading.current_thread())
+            return contextlib.nullcontext()
+
+    monkeypatch.setattr(_training, "_controller", Controller())
+
+    def fit(seed):
+        coef = np.zeros((1, 4))
+        batches = Minibatches(X, Y, s, batch_size=4)
+        rng = np.random.RandomState(seed)
+        run("binary_logistic", 0.01, coef, batches, alpha=0.0, max_epochs=3, rng=rng)
+
+    Parallel(n_jobs=2, backend="threading")(delayed(fit)(i) for i in range(4))
+    assert limited_in == []
+    fit(0)
+    assert limited_in == [threading.main_thread()]
