@@ -84,7 +84,7 @@ class _AdamLinearModel(BaseEstimator):
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         shuffle=True,
         random_state=None,
         early_stopping=False,
@@ -160,7 +160,7 @@ class _AdamLinearModel(BaseEstimator):
         )
         result = train(
             self._loss,
-            self._adam,
+            self._make_adam(),  # hyperparameters may change between warm fits
             self._coef,
             self.adam_state_,
             Minibatches(X, Y, s, batch_size, rows),
@@ -204,8 +204,7 @@ class _AdamLinearModel(BaseEstimator):
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
         self._coef_average = self._coef.copy()
-        self._adam = self._make_adam()
-        self.adam_state_ = self._adam.init(self._coef)
+        self.adam_state_ = self._make_adam().init(self._coef)
         self._rng = check_random_state(self.random_state)
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -266,8 +265,9 @@ class _AdamLinearModel(BaseEstimator):
         if result.status == "diverged":
             warnings.warn(
                 f"Adam diverged in epoch {result.n_epochs + 1}: the loss or its "
-                "gradient became non-finite. The last finite coefficients were "
-                f"kept; try a smaller learning_rate (got {self.learning_rate}).",
+                "gradient became non-finite. Training stopped with the "
+                "coefficients of the start of that epoch, the last with a finite "
+                f"objective; try a smaller learning_rate (got {self.learning_rate}).",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -341,7 +341,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``early_stopping``, the validation score) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
         Shuffle the training rows at each epoch (minibatches only).
@@ -414,8 +414,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     0.01 (ten times Adam's usual value: the objective is convex and the
     problem well scaled), full batch on small data (deterministic, it
     reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and the stopping rule
-    of :class:`~sklearn.neural_network.MLPClassifier`.
+    exactly), minibatches of 512 rows on large data, and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
+    :class:`~sklearn.neural_network.MLPClassifier`) and
+    ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
+    with tail averaging, waiting longer buys no accuracy).
 
     The targets are standardised internally (per output: minus the weighted
     mean, divided by the weighted standard deviation). This is an exact
@@ -567,7 +570,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         ``early_stopping``, the validation score) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
-    n_iter_no_change : int, default=10
+    n_iter_no_change : int, default=5
         Epochs without improvement before stopping.
     shuffle : bool, default=True
         Shuffle the training rows at each epoch (minibatches only).
@@ -648,8 +651,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     0.01 (ten times Adam's usual value: the objective is convex and the
     problem well scaled), full batch on small data (deterministic, it
     reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and the stopping rule
-    of :class:`~sklearn.neural_network.MLPClassifier`. The intercepts start
+    exactly), minibatches of 512 rows on large data, and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
+    :class:`~sklearn.neural_network.MLPClassifier`) and
+    ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
+    with tail averaging, waiting longer buys no accuracy). The intercepts start
     at their optimum for zero coefficients, the log of the (weighted) class
     priors.
 
@@ -694,7 +700,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         batch_size="auto",
         max_iter=1000,
         tol=1e-4,
-        n_iter_no_change=10,
+        n_iter_no_change=5,
         shuffle=True,
         random_state=None,
         early_stopping=False,

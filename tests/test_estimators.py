@@ -4,6 +4,7 @@ import pickle
 import re
 import subprocess
 import sys
+import tracemalloc
 import warnings
 from functools import cache
 from pathlib import Path
@@ -344,6 +345,11 @@ def test_warm_start_continues_like_an_uninterrupted_run(Estimator, name):
     assert split.t_ == whole.t_ == 6 * int(np.ceil(len(y) / 32))
     assert split.n_iter_ == 6 and len(split.loss_curve_) == 6
     assert_array_equal(split.adam_state_.v, whole.adam_state_.v)
+    # A changed hyperparameter applies to the continued run.
+    faster = clone(split).set_params(max_iter=2).fit(X, y)
+    faster.set_params(learning_rate=0.1, max_iter=4).fit(X, y)
+    assert faster.t_ == whole.t_
+    assert not np.allclose(faster.coef_, whole.coef_)
     # Without warm_start the second fit starts again from scratch.
     cold = clone(split).set_params(warm_start=False, max_iter=4).fit(X, y)
     assert cold.t_ == 4 * int(np.ceil(len(y) / 32))
@@ -576,3 +582,36 @@ def test_python_m_skadam_demonstrates_the_classifier():
     ours, reference = (float(v) for v in re.findall(r"(\d\.\d{3})", line))
     assert line.startswith("Breast cancer, test accuracy: AdamLogisticClassifier")
     assert ours >= reference - 0.02
+
+
+def test_fit_allocates_little_beyond_x():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50_000, 100))
+    y = (X[:, 0] + rng.standard_normal(50_000) > 0).astype(int)
+    model = AdamLogisticClassifier(max_iter=2, random_state=0)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert model.t_ == 2 * int(np.ceil(50_000 / 512))  # minibatches were used
+    assert peak <= 0.1 * X.nbytes
+
+
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_optimum_without_intercept(Estimator):
+    X, y = load("iris")
+    n, alpha = len(y), 1e-2
+    if Estimator is AdamLinearRegressor:
+        reference = Ridge(alpha=n * alpha, fit_intercept=False).fit(X, y)
+        objective = regression_objective
+    else:
+        reference = LogisticRegression(
+            C=1 / (n * alpha), fit_intercept=False, tol=1e-12, max_iter=10_000
+        ).fit(X, y)
+        objective = logistic_objective
+    model = Estimator(alpha=alpha, fit_intercept=False, **EXACT).fit(X, y)
+    assert_array_equal(model.intercept_, 0.0)
+    best = objective(reference, X, y, alpha)
+    assert objective(model, X, y, alpha) <= best * (1 + 1e-4)

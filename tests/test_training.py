@@ -16,6 +16,12 @@ def problem():
     return X, Y, rng.uniform(0.5, 2.0, size=50)
 
 
+def run(kind, learning_rate, coef, batches, **kwargs):
+    """Train ``coef`` in place from a fresh Adam state; return the result."""
+    adam = Adam(learning_rate=learning_rate)
+    return train(LinearLoss(kind), adam, coef, adam.init(coef), batches, **kwargs)
+
+
 def test_every_training_row_once_per_epoch(problem):
     X, _, s = problem
     rows = np.arange(50)[::2]
@@ -133,14 +139,12 @@ def test_average_is_the_mean_of_the_epoch_iterates(problem):
 
 def test_stopping_after_n_iter_no_change_epochs(problem):
     X, _, s = problem
-    loss, adam = LinearLoss("squared"), Adam(learning_rate=0.1)
-    coef = np.zeros((1, 4))
-    result = train(
-        loss,
-        adam,
-        coef,
-        adam.init(coef),
-        Minibatches(X, X[:, :1], s, None),
+    batches = Minibatches(X, X[:, :1], s, None)
+    result = run(
+        "squared",
+        0.1,
+        np.zeros((1, 4)),
+        batches,
         alpha=0.0,
         max_epochs=10_000,
         tol=1e-3,
@@ -155,7 +159,6 @@ def test_stopping_after_n_iter_no_change_epochs(problem):
 
 def test_validation_score_restores_the_best_coefficients(problem):
     X, Y, s = problem
-    loss, adam = LinearLoss("binary_logistic"), Adam(learning_rate=0.1)
     coef = np.zeros((1, 4))
     scores = iter([0.5, 0.9, 0.7, 0.6, 0.8, 0.6])
     seen = []
@@ -164,11 +167,10 @@ def test_validation_score_restores_the_best_coefficients(problem):
         seen.append(c.copy())
         return next(scores)
 
-    result = train(
-        loss,
-        adam,
+    result = run(
+        "binary_logistic",
+        0.1,
         coef,
-        adam.init(coef),
         Minibatches(X, Y, s, None),
         alpha=0.0,
         max_epochs=6,
@@ -183,16 +185,9 @@ def test_validation_score_restores_the_best_coefficients(problem):
 
 def test_divergence_stops_with_the_epoch_start_coefficients(problem):
     X, Y, s = problem
-    loss, adam = LinearLoss("squared"), Adam(learning_rate=1e200)
     coef = np.ones((1, 4))
-    result = train(
-        loss,
-        adam,
-        coef,
-        adam.init(coef),
-        Minibatches(X, Y, s, None),
-        alpha=1.0,
-        max_epochs=5,
+    result = run(
+        "squared", 1e200, coef, Minibatches(X, Y, s, None), alpha=1.0, max_epochs=5
     )
     assert result.status == "diverged" and result.n_epochs == 0
     assert_array_equal(coef, np.ones((1, 4)))
