@@ -37,6 +37,7 @@ CASES = {
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
     "dask": "benchmarks.case_dask",
+    "crossover": "benchmarks.case_crossover",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -30,14 +30,20 @@ import numpy as np
 
 __all__ = ["fused_step"]
 
-# Thresholds measured with ``python -m benchmarks`` on a 2-core x86-64 machine.
-# Up to this many float64 parameters the interpreted kernel beats NumPy.
-PYTHON_MAX_SIZE = 4
-# From this many parameters a step saves enough (tens of microseconds) to
-# justify importing numba, which costs about 0.4 s once per process.
+# Thresholds, from the "crossover" case of ``python -m benchmarks`` on a
+# 2-core x86-64 machine (one float64 step: NumPy about 5 us up to d = 100).
+# Up to this many float64 parameters the interpreted kernel beats NumPy
+# (about 1.1 us at d = 2, 3.7 us at d = 16).
+PYTHON_MAX_SIZE = 16
+# From this many parameters a step saves tens of microseconds (NumPy 72 us,
+# numba 15 us at d = 30,000): enough to pay for importing numba (about 0.4 s,
+# once per process) over a run of a few thousand steps. Smaller problems
+# never import it.
 NUMBA_MIN_SIZE = 20_000
-# From this many parameters the threaded kernel beats the serial one.
-PARALLEL_MIN_SIZE = 200_000
+# From this many parameters the threaded kernel is used. It overtakes the
+# serial one near d = 10,000 on an idle machine; the margin is there because
+# on a busy machine a threaded step can wait for a descheduled thread.
+PARALLEL_MIN_SIZE = 50_000
 
 # The kernel's loop and square root when Python runs it; _compile swaps in
 # numba's parallel range and np.sqrt (which, unlike math.sqrt, needs no domain
