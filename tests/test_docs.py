@@ -4,6 +4,7 @@ docstring examples run as doctests, and the code blocks of the docs pages run.
 The Sphinx build itself (``python -m sphinx -W``) runs in ``.ci/docs``.
 """
 
+import ast
 import doctest
 import importlib
 import inspect
@@ -240,3 +241,26 @@ def test_readme_links_the_documentation():
     readme = (DOCS.parent / "README.md").read_text()
     assert "## Documentation" in readme
     assert "python -m sphinx -W -b html docs docs/_build/html" in readme
+
+
+EXAMPLES = sorted((DOCS.parent / "examples").glob("plot_*.py"))
+
+
+def test_gallery_examples_are_found():
+    names = {p.name for p in EXAMPLES}
+    assert {"plot_rosenbrock.py", "plot_bounds.py", "plot_lesson.py"} <= names
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_gallery_example_has_title_cells_and_a_figure(path):
+    # The gallery build runs the examples; this checks the form sphinx-gallery
+    # needs: a reST title in the docstring, "# %%" cells and a Matplotlib figure.
+    source = path.read_text()
+    docstring = ast.get_docstring(ast.parse(source)) or ""
+    lines = [line for line in docstring.splitlines() if line.strip()]
+    title = next((i for i, line in enumerate(lines) if not set(line) <= {"="}), None)
+    assert title is not None and title + 1 < len(lines), "no title"
+    underline = lines[title + 1]
+    assert set(underline) == {"="} and len(underline) >= len(lines[title]), "no title"
+    assert "\n# %%" in source
+    assert re.search(r"plt\.(subplots|figure)\(", source), "no figure"
