@@ -24,6 +24,8 @@ from numbers import Real
 
 import numpy as np
 
+from ._fused import fused_step
+
 __all__ = ["Adam", "AdamState"]
 
 
@@ -151,8 +153,9 @@ class Adam:
     The update, with ``t`` the step number after increment::
 
         m <- beta_1 * m + (1 - beta_1) * g
-        v <- beta_2 * v + (1 - beta_2) * g * g
-        x <- x - (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon)) * (lr / (1 - beta_1**t))
+        v <- beta_2 * v + (1 - beta_2) * (g * g)
+        x <- x - (m / (sqrt(v) / sqrt(1 - beta_2**t) + epsilon))
+                 * (lr / (1 - beta_1**t))
 
     which is Algorithm 1 of Kingma & Ba (2014), ``x - lr * m_hat / (sqrt(v_hat) +
     epsilon)``, with the two bias corrections folded into scalars (exactly the
@@ -202,8 +205,16 @@ class Adam:
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
     def __repr__(self):
-        names = ["learning_rate", "beta_1", "beta_2", "epsilon", "bias_correction",
-                 "amsgrad", "weight_decay", "decoupled_weight_decay"]
+        names = [
+            "learning_rate",
+            "beta_1",
+            "beta_2",
+            "epsilon",
+            "bias_correction",
+            "amsgrad",
+            "weight_decay",
+            "decoupled_weight_decay",
+        ]
         return f"Adam({', '.join(f'{n}={getattr(self, n)!r}' for n in names)})"
 
     def init(self, x):
@@ -235,26 +246,47 @@ class Adam:
             _check_real(f"learning_rate({t})", lr, 0, math.inf)
         return float(lr)
 
-    def step(self, x, grad, state):
-        """Take one Adam step, updating ``x`` and ``state`` in place.
+    def step(self, x, grad, state, out=None):
+        """Take one Adam step, updating ``x`` (or ``out``) and ``state`` in place.
 
         Parameters
         ----------
         x : ndarray of float32 or float64
-            Parameters, updated in place.
+            Parameters, updated in place unless ``out`` is given.
         grad : array-like
             Gradient at ``x``, same shape. It is not modified.
         state : AdamState
             State from :meth:`init` (or a saved one), updated in place.
+        out : ndarray, optional
+            Array of ``x``'s shape and dtype, not overlapping ``x`` or
+            ``grad``, that receives the updated parameters; ``x`` is then left
+            unchanged. This saves a copy when the previous iterate must be kept.
 
         Returns
         -------
         x : ndarray
-            The same array as the ``x`` passed in, for chaining.
+            The updated parameters: ``out`` if given, else the ``x`` passed
+            in, for chaining.
         """
         _check_step_args(x, grad, state, self.amsgrad)
+        if out is None:
+            out = x
+        elif out is not x:
+            _check_out(out, x, grad)
         t = state.step + 1
         lr = self.learning_rate_at(t)
+        c1, c2 = 1.0, 1.0
+        if self.bias_correction:
+            c1, c2 = 1.0 - self.beta_1**t, 1.0 - self.beta_2**t
+        if not self._fused_step(x, grad, state, lr, c1, c2, out):
+            if out is not x:
+                np.copyto(out, x)
+            self._numpy_step(out, grad, state, lr, c1, c2)
+        state.step = t
+        return out
+
+    def _numpy_step(self, x, grad, state, lr, c1, c2):
+        """The reference update in NumPy, in place, through scratch buffers."""
         w, g = _work_buffers(state, x, grad, need_grad_copy=self._coupled_decay)
         if self._coupled_decay:
             np.multiply(x, self.weight_decay, out=g)
@@ -267,9 +299,6 @@ class Adam:
         if self.amsgrad:
             np.maximum(state.v_max, state.v, out=state.v_max)
             denom_source = state.v_max
-        c1, c2 = 1.0, 1.0
-        if self.bias_correction:
-            c1, c2 = 1.0 - self.beta_1**t, 1.0 - self.beta_2**t
         # denom = sqrt(v) / sqrt(c2) + eps; x -= (m / denom) * (lr / c1)
         np.sqrt(denom_source, out=w)
         if c2 != 1.0:
@@ -278,8 +307,17 @@ class Adam:
         np.divide(state.m, w, out=w)
         w *= lr / c1
         x -= w
-        state.step = t
-        return x
+
+    def _fused_step(self, x, grad, state, lr, c1, c2, out):
+        """The same update in one pass (see skadam._fused); False if not used."""
+        b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
+        decoupled = bool(wd) and self.decoupled_weight_decay
+        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2), lr / c1,
+                   wd if self._coupled_decay else None,
+                   1.0 - lr * wd if decoupled else None)  # fmt: skip
+        v_max = state.v_max if self.amsgrad else None
+        out = None if out is x else out
+        return fused_step(x, grad, state.m, state.v, v_max, out, scalars)
 
     @property
     def _coupled_decay(self):
@@ -317,13 +355,38 @@ def _check_params(x):
 
 
 def _check_step_args(x, grad, state, amsgrad):
+    m = state.m
+    if (
+        type(x) is np.ndarray
+        and type(grad) is np.ndarray
+        and grad.shape == x.shape == m.shape
+        and x.dtype is m.dtype
+        and (state.v_max is not None or not amsgrad)
+    ):
+        return  # the common case, checked cheaply: steps can be microseconds
     _check_params(x)
     if np.shape(grad) != x.shape:
         raise ValueError(f"grad has shape {np.shape(grad)}, expected {x.shape}.")
-    if state.m.shape != x.shape or state.m.dtype != x.dtype:
+    if m.shape != x.shape or m.dtype != x.dtype:
         raise ValueError(
-            f"state was made for shape {state.m.shape} and dtype {state.m.dtype}, "
+            f"state was made for shape {m.shape} and dtype {m.dtype}, "
             f"got x with shape {x.shape} and dtype {x.dtype}."
         )
     if amsgrad and state.v_max is None:
         raise ValueError("amsgrad=True needs a state with v_max; use Adam.init.")
+
+
+def _check_out(out, x, grad):
+    if type(out) is not np.ndarray or out.shape != x.shape or out.dtype != x.dtype:
+        got = type(out).__name__
+        if isinstance(out, np.ndarray):
+            got += f" of shape {out.shape} and dtype {out.dtype}"
+        raise ValueError(
+            f"out must be a NumPy array of x's shape {x.shape} and dtype "
+            f"{x.dtype}, got {got}."
+        )
+    owners = out.base is None and x.base is None and getattr(grad, "base", 0) is None
+    if owners and out is not grad:
+        return  # distinct arrays that own their memory cannot overlap
+    if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
+        raise ValueError("out must not overlap x or grad; pass out=None to update x.")

@@ -1,0 +1,613 @@
+"""Tests of the Adam core: parity with references, exactness, state, validation."""
+
+import copy
+import io
+import math
+import pickle
+import re
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch  # test-only oracle, a declared test dependency
+from numpy.testing import assert_allclose, assert_array_equal
+
+import skadam._adam
+from skadam import Adam, AdamState
+
+N_STEPS = 250
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
+
+
+def make_quadratic(d=12, seed=0):
+    """Return ``grad(x)`` of ``0.5 (x - c)' A (x - c)``, eigenvalues 0.01..100."""
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    a = (q * np.logspace(-2, 2, d)) @ q.T
+    c = rng.uniform(1.0, 3.0, d) * rng.choice([-1.0, 1.0], d)
+
+    def grad(x):
+        return a @ (x - c)
+
+    return grad, c
+
+
+def skadam_trajectory(grad_fn, x0, n_steps=N_STEPS, **params):
+    adam = Adam(**params)
+    x = np.array(x0, dtype=float)
+    state = adam.init(x)
+    traj = []
+    for _ in range(n_steps):
+        adam.step(x, grad_fn(x), state)
+        traj.append(x.copy())
+    return np.array(traj)
+
+
+def torch_trajectory(grad_fn, x0, n_steps=N_STEPS, adamw=False, **params):
+    p = torch.tensor(np.array(x0, dtype=float), dtype=torch.float64)
+    p.requires_grad_(False)
+    opt_class = torch.optim.AdamW if adamw else torch.optim.Adam
+    opt = opt_class([p], foreach=False, **params)
+    traj = []
+    for _ in range(n_steps):
+        p.grad = torch.from_numpy(grad_fn(p.numpy().copy()))
+        opt.step()
+        traj.append(p.numpy().copy())
+    return np.array(traj)
+
+
+def algorithm_1(grad_fn, x0, alpha, beta_1, beta_2, epsilon, n_steps=N_STEPS):
+    """Algorithm 1 of Kingma & Ba (2014), transcribed line by line."""
+    theta = np.array(x0, dtype=float)
+    m = np.zeros_like(theta)
+    v = np.zeros_like(theta)
+    t = 0
+    traj = []
+    for _ in range(n_steps):
+        t = t + 1
+        g = grad_fn(theta)
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g**2
+        m_hat = m / (1 - beta_1**t)
+        v_hat = v / (1 - beta_2**t)
+        theta = theta - alpha * m_hat / (np.sqrt(v_hat) + epsilon)
+        traj.append(theta.copy())
+    return np.array(traj)
+
+
+def lesson_ADAM(beta1, beta2, epsilon, grad, m_prev, v_prev, learning_rate):
+    """The lesson's own ``ADAM`` function (no bias correction), verbatim."""
+    m = beta1 * m_prev + (1 - beta1) * grad
+    v = beta2 * v_prev + (1 - beta2) * np.power(grad, 2)
+    updates = learning_rate * m / (np.sqrt(v) + epsilon)
+    return updates, m, v
+
+
+# ---------------------------------------------------------------- parity
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"amsgrad": True},
+        {"weight_decay": 0.1},
+        {"weight_decay": 0.1, "amsgrad": True},
+    ],
+    ids=["adam", "amsgrad", "coupled-l2", "coupled-l2-amsgrad"],
+)
+def test_parity_with_torch_adam(params):
+    grad_fn, c = make_quadratic()
+    x0 = np.zeros_like(c)
+    ours = skadam_trajectory(grad_fn, x0, learning_rate=0.05, **params)
+    ref = torch_trajectory(grad_fn, x0, lr=0.05, **params)
+    # The run must actually travel, or the comparison would be vacuous.
+    assert np.abs(ours[-1] - x0).max() > 1.0
+    assert_allclose(ours, ref, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_parity_with_torch_adamw(amsgrad):
+    grad_fn, c = make_quadratic()
+    x0 = np.zeros_like(c)
+    ours = skadam_trajectory(
+        grad_fn,
+        x0,
+        learning_rate=0.05,
+        weight_decay=0.1,
+        decoupled_weight_decay=True,
+        amsgrad=amsgrad,
+    )
+    ref = torch_trajectory(
+        grad_fn, x0, adamw=True, lr=0.05, weight_decay=0.1, amsgrad=amsgrad
+    )
+    assert_allclose(ours, ref, rtol=1e-10, atol=0)
+
+
+def test_parity_with_torch_non_default_betas():
+    grad_fn, c = make_quadratic(d=7, seed=3)
+    params = {"beta_1": 0.5, "beta_2": 0.9, "epsilon": 1e-3}
+    ours = skadam_trajectory(grad_fn, -c, learning_rate=0.01, **params)
+    ref = torch_trajectory(grad_fn, -c, lr=0.01, betas=(0.5, 0.9), eps=1e-3)
+    assert_allclose(ours, ref, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize("beta_2", [0.999, 0.9999])
+def test_parity_with_algorithm_1(beta_2):
+    grad_fn, c = make_quadratic(seed=1)
+    x0 = np.zeros_like(c)
+    ours = skadam_trajectory(grad_fn, x0, learning_rate=0.03, beta_2=beta_2)
+    ref = algorithm_1(grad_fn, x0, 0.03, 0.9, beta_2, 1e-8)
+    assert_allclose(ours, ref, rtol=1e-10, atol=0)
+
+
+def test_schedule_matches_algorithm_1_with_alpha_t():
+    grad_fn, c = make_quadratic(seed=2)
+    x0 = np.zeros_like(c)
+
+    def schedule(t):
+        return 0.05 / math.sqrt(t)
+
+    ours = skadam_trajectory(grad_fn, x0, learning_rate=schedule)
+    theta, m, v = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
+    ref = []
+    for t in range(1, N_STEPS + 1):
+        g = grad_fn(theta)
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g**2
+        m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+        theta = theta - schedule(t) * m_hat / (np.sqrt(v_hat) + 1e-8)
+        ref.append(theta)
+    assert_allclose(ours, np.array(ref), rtol=1e-10, atol=0)
+
+
+def run_lesson_loop(grad_fn, x0, n_steps, lr=0.02, beta1=0.9, beta2=0.9999):
+    coordinates = np.array(x0, dtype=float)
+    m_prev = np.zeros(len(coordinates))
+    v_prev = np.zeros(len(coordinates))
+    traj = []
+    for _ in range(n_steps):
+        grad = grad_fn(coordinates)
+        updates, m_prev, v_prev = lesson_ADAM(
+            beta1, beta2, 1e-8, grad, m_prev, v_prev, lr
+        )
+        coordinates -= updates
+        traj.append(coordinates.copy())
+    return np.array(traj)
+
+
+@pytest.mark.parametrize("problem", ["lesson", "quadratic"])
+def test_no_bias_correction_matches_lesson_adam(problem):
+    if problem == "lesson":
+        grad_fn, x0, n = (lambda x: 2 * x), np.array([3.0, 4.0]), 151
+    else:
+        grad_fn, c = make_quadratic(seed=4)
+        x0, n = np.zeros_like(c), N_STEPS
+    ours = skadam_trajectory(
+        grad_fn,
+        x0,
+        n_steps=n,
+        learning_rate=0.02,
+        beta_2=0.9999,
+        bias_correction=False,
+    )
+    assert_allclose(ours, run_lesson_loop(grad_fn, x0, n), rtol=1e-10, atol=0)
+
+
+def test_no_bias_correction_reproduces_lesson_printout():
+    # The lesson's printed states after epochs 0, 30, ..., 150 (external data).
+    printed = np.array(
+        [
+            [2.80000003, 3.80000002],
+            [0.27175946, -0.35494334],
+            [-0.07373187, -0.06706317],
+            [-0.02001478, 0.0301726],
+            [0.00082782, -0.0039881],
+            [0.00094425, -0.00038352],
+        ]
+    )
+    traj = skadam_trajectory(
+        lambda x: 2 * x,
+        [3.0, 4.0],
+        n_steps=151,
+        learning_rate=0.02,
+        beta_2=0.9999,
+        bias_correction=False,
+    )
+    assert_allclose(traj[::30], printed, rtol=0, atol=5e-9)
+
+
+# ---------------------------------------------------------- one-step exact
+
+
+def notes_reference_step(x, g, m, v, t, lr, beta_1, beta_2, epsilon):
+    """The update exactly as written in ``Adam``'s Notes, in that order."""
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * (g * g)
+    x = x - (m / (np.sqrt(v) / math.sqrt(1 - beta_2**t) + epsilon)) * (
+        lr / (1 - beta_1**t)
+    )
+    return x, m, v
+
+
+@pytest.mark.parametrize("numpy_path", [False, True], ids=["default", "numpy"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("d", [2, 5, 100_000, 300_000])
+def test_one_step_bit_exact_with_injected_state(dtype, d, numpy_path, rng, monkeypatch):
+    # Sizes reach each form of the update (see skadam._fused); numpy_path
+    # forces the reference NumPy code whatever the size.
+    if numpy_path:
+        monkeypatch.setattr(skadam._adam, "fused_step", lambda *args: False)
+    x = rng.standard_normal(d).astype(dtype)
+    g = rng.standard_normal(d).astype(dtype)
+    m = (0.1 * rng.standard_normal(d)).astype(dtype)
+    v = rng.uniform(0.0, 0.5, d).astype(dtype)
+    t = 7
+    hp = {"learning_rate": 0.003, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 1e-6}
+    x_ref, m_ref, v_ref = notes_reference_step(
+        x, g, m, v, t + 1, hp["learning_rate"], hp["beta_1"], hp["beta_2"], 1e-6
+    )
+    assert x_ref.dtype == dtype
+    state = AdamState(step=t, m=m.copy(), v=v.copy())
+    x_out = x.copy()
+    Adam(**hp).step(x_out, g, state)
+    assert state.step == t + 1
+    assert_array_equal(state.m, m_ref)
+    assert_array_equal(state.v, v_ref)
+    assert_array_equal(x_out, x_ref)
+
+
+# ---------------------------------------------------- arrays and memory
+
+
+VARIANTS = [
+    {},
+    {"amsgrad": True},
+    {"weight_decay": 0.01},
+    {"weight_decay": 0.01, "decoupled_weight_decay": True},
+    {"bias_correction": False},
+    {"learning_rate": lambda t: 1e-3 / t},
+]
+VARIANT_IDS = ["adam", "amsgrad", "l2", "adamw", "no-bias-corr", "schedule"]
+
+
+@pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("grad_dtype", [np.float32, np.float64])
+def test_float32_stays_float32(params, grad_dtype, rng):
+    adam = Adam(**params)
+    x = rng.standard_normal(50).astype(np.float32)
+    state = adam.init(x)
+    for _ in range(5):
+        adam.step(x, rng.standard_normal(50).astype(grad_dtype), state)
+    arrays = [x, state.m, state.v] + ([state.v_max] if adam.amsgrad else [])
+    assert [a.dtype for a in arrays] == [np.float32] * len(arrays)
+    assert np.all(np.isfinite(x))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("d", [2, 2_000_000])
+def test_steps_allocate_no_parameter_sized_arrays(params, d):
+    adam = Adam(**params)
+    x = np.ones(d)
+    grad = np.full(d, 0.5)
+    state = adam.init(x)
+    adam.step(x, grad, state)  # first step may set up scratch space
+    tracemalloc.start()
+    try:
+        for _ in range(20):
+            adam.step(x, grad, state)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # One parameter-sized float64 array is 16 MB at the large size.
+    assert peak < 64 * 1024
+    assert state.step == 21
+
+
+@pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
+def test_grad_is_not_modified(params, rng):
+    adam = Adam(**params)
+    x = rng.standard_normal(30)
+    grad = rng.standard_normal(30)
+    grad_before = grad.copy()
+    state = adam.init(x)
+    for _ in range(3):
+        adam.step(x, grad, state)
+    assert_array_equal(grad, grad_before)
+
+
+def test_step_returns_x_updated_in_place():
+    x = np.array([1.0, -2.0])
+    adam = Adam(learning_rate=0.5)
+    out = adam.step(x, np.array([1.0, -1.0]), adam.init(x))
+    assert out is x
+    # The first bias-corrected step moves each coordinate by about lr * sign(g).
+    assert_allclose(x, [0.5, -1.5], rtol=1e-7)
+
+
+@pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
+@pytest.mark.parametrize("d", [3, 50, 30_000])
+def test_out_receives_the_step_and_x_is_kept(params, d, rng):
+    adam = Adam(**params)
+    x0 = rng.standard_normal(d)
+    x_in, state_in = x0.copy(), adam.init(x0)
+    x_out, state_out = x0.copy(), adam.init(x0)
+    for _ in range(3):
+        grad = rng.standard_normal(d)
+        adam.step(x_in, grad, state_in)
+        before = x_out.copy()
+        new = adam.step(x_out, grad, state_out, out=np.empty_like(x_out))
+        assert_array_equal(x_out, before)
+        x_out = new
+    assert_array_equal(x_out, x_in)
+    assert_array_equal(state_out.m, state_in.m)
+    assert state_out.step == 3
+
+
+def _reversed_view_of_new_out():
+    out = np.ones(3)
+    return out[::-1], np.ones(3), out
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: (np.ones(3), np.ones(3), np.empty(4)), "shape"),
+        (lambda: (np.ones(3), np.ones(3), np.empty(3, dtype=np.float32)), "dtype"),
+        (lambda: (np.ones(3), np.ones(3), [0.0, 0.0, 0.0]), "got list"),
+        (lambda: (np.ones(3), np.ones(3), np.ones(3)[::-1]), None),
+        (_reversed_view_of_new_out, "overlap"),
+        (lambda: (lambda g: (np.ones(3), g, g))(np.ones(3)), "overlap"),
+        (lambda: (lambda b: (np.ones(3), b[1:], b[:3]))(np.ones(4)), "overlap"),
+    ],
+    ids=["shape", "dtype", "list", "view-ok", "x-views-out", "grad", "grad-overlap"],
+)
+def test_bad_out_is_rejected(make, match):
+    x, g, out = make()
+    x_before = np.array(x)
+    adam = Adam()
+    state = adam.init(x)
+    if match is None:  # a view that overlaps nothing is a fine out
+        assert adam.step(x, g, state, out=out) is out
+        assert state.step == 1
+        return
+    with pytest.raises(ValueError, match=match):
+        adam.step(x, g, state, out=out)
+    assert state.step == 0
+    assert_array_equal(x, x_before)
+
+
+def test_grad_may_be_a_list():
+    x = np.zeros(3)
+    adam = Adam(learning_rate=0.1)
+    adam.step(x, [1.0, -1.0, 0.0], adam.init(x))
+    assert_allclose(x, [-0.1, 0.1, 0.0], rtol=1e-7)
+
+
+# ---------------------------------------------------------- save/resume
+
+
+def roundtrip_dict(state):
+    return AdamState.from_dict(state.to_dict())
+
+
+def roundtrip_savez(state):
+    buf = io.BytesIO()
+    np.savez(buf, **state.to_dict())
+    buf.seek(0)
+    with np.load(buf) as data:
+        return AdamState.from_dict(data)
+
+
+def roundtrip_pickle(state):
+    return pickle.loads(pickle.dumps(state))
+
+
+def roundtrip_method_copy(state):
+    return state.copy()
+
+
+def roundtrip_deepcopy(state):
+    return copy.deepcopy(state)
+
+
+@pytest.mark.parametrize(
+    "roundtrip",
+    [
+        roundtrip_dict,
+        roundtrip_savez,
+        roundtrip_pickle,
+        roundtrip_method_copy,
+        roundtrip_deepcopy,
+    ],
+)
+@pytest.mark.parametrize("params", VARIANTS[:4], ids=VARIANT_IDS[:4])
+def test_resumed_run_equals_uninterrupted_run(roundtrip, params):
+    grad_fn, _ = make_quadratic(d=6, seed=5)
+    adam = Adam(learning_rate=0.05, **params)
+    x_full = np.zeros(6)
+    state_full = adam.init(x_full)
+    for _ in range(100):
+        adam.step(x_full, grad_fn(x_full), state_full)
+
+    x = np.zeros(6)
+    state = adam.init(x)
+    for _ in range(40):
+        adam.step(x, grad_fn(x), state)
+    saved_x, saved = x.copy(), roundtrip(state)
+    # Keep stepping the original: the saved copy must not share its arrays.
+    for _ in range(5):
+        adam.step(x, grad_fn(x), state)
+    assert saved.step == 40
+    x = saved_x
+    for _ in range(60):
+        adam.step(x, grad_fn(x), saved)
+    assert saved.step == 100
+    assert_array_equal(x, x_full)
+    assert_array_equal(saved.m, state_full.m)
+    assert_array_equal(saved.v, state_full.v)
+    if adam.amsgrad:
+        assert_array_equal(saved.v_max, state_full.v_max)
+
+
+def test_to_dict_omits_missing_v_max():
+    x = np.zeros(2)
+    assert set(Adam().init(x).to_dict()) == {"step", "m", "v"}
+    assert set(Adam(amsgrad=True).init(x).to_dict()) == {"step", "m", "v", "v_max"}
+
+
+def test_init_gives_zero_moments_of_xs_shape_and_dtype():
+    x = np.ones((3, 4), dtype=np.float32)
+    state = Adam(amsgrad=True).init(x)
+    assert state.step == 0
+    for a in (state.m, state.v, state.v_max):
+        assert a.shape == (3, 4)
+        assert a.dtype == np.float32
+        assert not a.any()
+        assert not np.shares_memory(a, x)
+
+
+# ------------------------------------------------------------- schedule
+
+
+def test_schedule_is_called_with_one_based_step_numbers():
+    calls = []
+
+    def schedule(t):
+        calls.append(t)
+        return 0.01
+
+    adam = Adam(learning_rate=schedule)
+    x = np.ones(3)
+    state = adam.init(x)
+    for _ in range(5):
+        adam.step(x, x, state)
+    assert calls == [1, 2, 3, 4, 5]
+
+
+def test_schedule_returning_zero_leaves_x_unchanged():
+    adam = Adam(learning_rate=lambda t: 0.0)
+    x = np.array([1.0, 2.0])
+    state = adam.init(x)
+    adam.step(x, np.array([3.0, -4.0]), state)
+    assert_array_equal(x, [1.0, 2.0])
+    assert state.step == 1
+
+
+@pytest.mark.parametrize("bad", [-0.1, math.nan, math.inf, "0.1", None, True])
+def test_schedule_bad_values_are_rejected(bad):
+    adam = Adam(learning_rate=lambda t: bad)
+    x = np.ones(2)
+    state = adam.init(x)
+    with pytest.raises(ValueError, match=re.escape(repr(bad))) as exc:
+        adam.step(x, x, state)
+    assert "learning_rate(1)" in str(exc.value)
+    assert_array_equal(x, [1.0, 1.0])
+    assert state.step == 0
+
+
+# ----------------------------------------------------------- validation
+
+
+BAD_HYPERPARAMETERS = [
+    ("learning_rate", 0.0),
+    ("learning_rate", -1e-3),
+    ("learning_rate", math.nan),
+    ("learning_rate", math.inf),
+    ("learning_rate", "0.01"),
+    ("learning_rate", True),
+    ("learning_rate", None),
+    ("beta_1", -0.1),
+    ("beta_1", 1.0),
+    ("beta_1", 1.5),
+    ("beta_1", math.nan),
+    ("beta_2", -1e-9),
+    ("beta_2", 1.0),
+    ("beta_2", math.nan),
+    ("epsilon", -1e-8),
+    ("epsilon", math.inf),
+    ("epsilon", math.nan),
+    ("weight_decay", -0.5),
+    ("weight_decay", math.inf),
+    ("weight_decay", "1"),
+]
+
+
+@pytest.mark.parametrize("name, bad", BAD_HYPERPARAMETERS)
+def test_bad_hyperparameters_raise_naming_the_value(name, bad):
+    with pytest.raises(ValueError, match=re.escape(repr(bad))) as exc:
+        Adam(**{name: bad})
+    assert name in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"learning_rate": 1e-12},
+        {"beta_1": 0.0, "beta_2": 0.0},
+        {"epsilon": 0.0},
+        {"weight_decay": 0.0},
+        {"learning_rate": np.float32(0.1), "beta_1": np.float64(0.5)},
+    ],
+)
+def test_boundary_hyperparameters_are_accepted(params):
+    adam = Adam(**params)
+    x = np.array([1.0, -1.0])
+    adam.step(x, np.array([0.5, 0.5]), adam.init(x))
+    assert np.all(np.isfinite(x))
+
+
+@pytest.mark.parametrize(
+    "x",
+    [[1.0, 2.0], np.array([1, 2]), np.array([1.0, 2.0], dtype=np.float16)],
+    ids=["list", "int", "float16"],
+)
+def test_init_rejects_non_float_arrays(x):
+    with pytest.raises(ValueError, match="float32 or float64"):
+        Adam().init(x)
+
+
+def test_step_rejects_grad_of_wrong_shape():
+    x = np.zeros(3)
+    adam = Adam()
+    with pytest.raises(ValueError, match=re.escape("grad has shape (2,)")):
+        adam.step(x, np.zeros(2), adam.init(x))
+
+
+@pytest.mark.parametrize(
+    "x_other",
+    [np.zeros(4), np.zeros(3, dtype=np.float32), np.zeros((3, 1))],
+    ids=["shape", "dtype", "ndim"],
+)
+def test_step_rejects_state_made_for_other_parameters(x_other):
+    adam = Adam()
+    state = adam.init(np.zeros(3))
+    with pytest.raises(ValueError, match="state was made for shape"):
+        adam.step(x_other, np.zeros_like(x_other), state)
+    assert state.step == 0
+
+
+def test_step_rejects_non_array_x():
+    adam = Adam()
+    state = adam.init(np.zeros(2))
+    with pytest.raises(ValueError, match="got list"):
+        adam.step([0.0, 0.0], np.zeros(2), state)
+
+
+def test_amsgrad_needs_state_with_v_max():
+    x = np.zeros(3)
+    state = Adam().init(x)
+    with pytest.raises(ValueError, match="v_max"):
+        Adam(amsgrad=True).step(x, np.ones(3), state)
+    assert state.step == 0
+
+
+def test_repr_lists_hyperparameters():
+    text = repr(Adam(learning_rate=0.5, amsgrad=True))
+    assert text.startswith("Adam(learning_rate=0.5, beta_1=0.9")
+    assert "amsgrad=True" in text
