@@ -1029,8 +1029,17 @@ def _target_scaling(Y, s, fit_intercept):
     """
     w = s / s.sum()
     shift = w @ Y if fit_intercept else np.zeros(Y.shape[1], Y.dtype)
-    scale = np.sqrt(w @ (Y - shift) ** 2)
-    scale[~(scale > 0)] = 1.0
+    R = Y - shift
+    largest = np.abs(R).max(axis=0)  # divided out first: squares may overflow
+    largest[~(largest > 0)] = 1.0
+    scale = largest * np.sqrt(w @ (R / largest) ** 2)
+    # A constant output (up to the rounding of its mean) is not rescaled, and
+    # is shifted by its value itself: a residual of rounding errors would
+    # send Adam, whose steps do not shrink with the gradient, off the optimum.
+    constant = ~(scale > 1e-10 * np.abs(shift))
+    scale[constant] = 1.0
+    if fit_intercept:
+        shift[constant] = Y[np.argmax(s), constant]
     return shift.astype(Y.dtype), scale.astype(Y.dtype)
 
 

@@ -369,6 +369,23 @@ def test_unscaled_features_on_par_with_logistic_regression():
     assert model.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.03
 
 
+def test_regressor_targets_of_any_size_and_constant_targets():
+    X, y = load("diabetes")
+    model = AdamLinearRegressor(random_state=0).fit(X, y)
+    # The targets are standardised: any units train alike, even near overflow.
+    huge = AdamLinearRegressor(random_state=0).fit(X, y * 1e300)
+    assert_allclose(huge.predict(X) / 1e300, model.predict(X), rtol=1e-4)
+    # A constant target (whose mean is 5 only up to rounding) is fitted exactly,
+    # as by Ridge, and without a warning.
+    Y = np.column_stack([np.full(len(y), 5.0), y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = AdamLinearRegressor(random_state=0).fit(X, Y)
+    ridge = Ridge().fit(X, Y)
+    assert_array_equal(model.coef_[0], ridge.coef_[0])
+    assert_array_equal(model.predict(X)[:, 0], 5.0)
+
+
 # -- state across calls ------------------------------------------------------
 
 
