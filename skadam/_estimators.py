@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -32,7 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from ._adam import Adam
-from ._loss import LinearLoss
+from ._loss import ScaledLoss
 from ._training import Minibatches, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
@@ -157,7 +158,7 @@ class _AdamLinearModel(BaseEstimator):
         X, y = self._validate_fit_data(X, y, keep)
         Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
         if not keep:
-            self._start(X, Y, s)
+            self._start(X, Y, s, incremental)
         elif X.dtype != self._coef.dtype:
             X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
@@ -208,9 +209,20 @@ class _AdamLinearModel(BaseEstimator):
             raise ValueError("All sample weights are zero: nothing to fit.")
         return s
 
-    def _start(self, X, Y, s):
-        """Fresh coefficients, Adam state and random stream (a cold start)."""
-        self._loss = LinearLoss(self._loss_kind, self.fit_intercept)
+    def _start(self, X, Y, s, incremental):
+        """Fresh coefficients, Adam state and random stream (a cold start).
+
+        ``fit`` trains the coefficients of the features divided by their root
+        mean square (see :class:`~skadam._loss.ScaledLoss`); ``partial_fit``
+        those of the raw features, as its first batch need not represent the
+        data.
+        """
+        scale = (
+            np.ones(X.shape[1], X.dtype)
+            if incremental
+            else _feature_scaling(X, s, self.alpha)
+        )
+        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale)
         self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
@@ -325,7 +337,7 @@ class _AdamLinearModel(BaseEstimator):
 
     def _set_coef_attributes(self):
         """Set ``coef_`` and ``intercept_`` from the packed coefficients."""
-        W, b = self._loss.split(self._coef_average)
+        W, b = self._loss.split(self._loss.raw(self._coef_average))
         b = np.zeros(W.shape[0], W.dtype) if b is None else b
         self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
 
@@ -363,7 +375,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size.
+        Adam's step size, for the coefficients of the rescaled features
+        (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -456,15 +469,28 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     epoch, which removes most of the minibatch noise; under full batch this
     is the last iterate. A run whose objective becomes non-finite (a far too
     large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
-    coefficients of the start of that epoch, never NaN.
+    coefficients of the start of that epoch, never NaN; a ``fit`` that ends
+    with a training objective more than 1% above the best constant model's
+    (``coef_ = 0``) warns too.
 
-    The defaults are chosen for features on a unit scale (for example after
-    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
-    0.01 (ten times Adam's usual value: the objective is convex and the
-    problem well scaled), full batch on small data (deterministic, it
-    reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and scikit-learn's
-    stopping rule with ``tol=1e-4`` (as in
+    ``fit`` runs Adam on the coefficients of the features divided by their
+    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
+    of variables (``coef_`` is always for the raw features, and the optimum
+    is the same), which makes the coefficients Adam sees about 1 in size
+    whatever the units of ``X``, so that a feature in millimetres and one in
+    kilometres train alike. Only the penalty depends on the units, as in
+    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
+    (its first batch need not represent the data): scale the features first.
+    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
+    Features with a large offset compared with their spread (calendar years,
+    say) still train faster after
+    :class:`~sklearn.preprocessing.StandardScaler`.
+
+    The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
+    the objective is convex and the coefficients on a unit scale), full
+    batch on small data (deterministic, it reaches the exact optimum, and
+    integer weights equal repetitions exactly), minibatches of 512 rows on
+    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy).
@@ -608,7 +634,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size.
+        Adam's step size, for the coefficients of the rescaled features
+        (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -707,15 +734,28 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     epoch, which removes most of the minibatch noise; under full batch this
     is the last iterate. A run whose objective becomes non-finite (a far too
     large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
-    coefficients of the start of that epoch, never NaN.
+    coefficients of the start of that epoch, never NaN; a ``fit`` that ends
+    with a training objective more than 1% above the best constant model's
+    (``coef_ = 0``) warns too.
 
-    The defaults are chosen for features on a unit scale (for example after
-    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
-    0.01 (ten times Adam's usual value: the objective is convex and the
-    problem well scaled), full batch on small data (deterministic, it
-    reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and scikit-learn's
-    stopping rule with ``tol=1e-4`` (as in
+    ``fit`` runs Adam on the coefficients of the features divided by their
+    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
+    of variables (``coef_`` is always for the raw features, and the optimum
+    is the same), which makes the coefficients Adam sees about 1 in size
+    whatever the units of ``X``, so that a feature in millimetres and one in
+    kilometres train alike. Only the penalty depends on the units, as in
+    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
+    (its first batch need not represent the data): scale the features first.
+    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
+    Features with a large offset compared with their spread (calendar years,
+    say) still train faster after
+    :class:`~sklearn.preprocessing.StandardScaler`.
+
+    The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
+    the objective is convex and the coefficients on a unit scale), full
+    batch on small data (deterministic, it reaches the exact optimum, and
+    integer weights equal repetitions exactly), minibatches of 512 rows on
+    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy). The intercepts start
@@ -989,6 +1029,40 @@ def _target_scaling(Y, s, fit_intercept):
     """
     w = s / s.sum()
     shift = w @ Y if fit_intercept else np.zeros(Y.shape[1], Y.dtype)
-    scale = np.sqrt(w @ (Y - shift) ** 2)
-    scale[~(scale > 0)] = 1.0
+    R = Y - shift
+    largest = np.abs(R).max(axis=0)  # divided out first: squares may overflow
+    largest[~(largest > 0)] = 1.0
+    scale = largest * np.sqrt(w @ (R / largest) ** 2)
+    # A constant output (up to the rounding of its mean) is not rescaled, and
+    # is shifted by its value itself: a residual of rounding errors would
+    # send Adam, whose steps do not shrink with the gradient, off the optimum.
+    constant = ~(scale > 1e-10 * np.abs(shift))
+    scale[constant] = 1.0
+    if fit_intercept:
+        shift[constant] = Y[np.argmax(s), constant]
     return shift.astype(Y.dtype), scale.astype(Y.dtype)
+
+
+def _feature_scaling(X, s, alpha):
+    """Weighted root mean square of each feature, at least ``sqrt(alpha)``.
+
+    In the rescaled coordinates the curvature of the loss along a
+    coefficient is at most about 1; that of the penalty is ``alpha /
+    scale**2``, which the floor keeps at most 1 too (a tinier feature is all
+    but penalised away anyway). All-zero features get a scale of 1.
+    """
+    w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        if sparse.issparse(X):
+            mean_square = np.ravel(w @ X.power(2))
+        else:  # einsum makes no temporary the size of X
+            mean_square = np.einsum("i,ij,ij->j", w, X, X)
+    scale = np.sqrt(mean_square)
+    overflow = np.isinf(scale)
+    if overflow.any():  # values beyond 1e154: the largest |x| is scale enough
+        largest = abs(X).max(axis=0)
+        largest = largest.toarray().ravel() if sparse.issparse(largest) else largest
+        scale[overflow] = largest[overflow]
+    scale = np.maximum(scale, np.sqrt(alpha))
+    scale[~(scale > 0)] = 1.0
+    return scale.astype(X.dtype)

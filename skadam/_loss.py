@@ -39,7 +39,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
-__all__ = ["LinearLoss"]
+__all__ = ["LinearLoss", "ScaledLoss"]
 
 _KINDS = ("squared", "binary_logistic", "multinomial")
 
@@ -212,3 +212,71 @@ def _log_softmax_in_place(Z):
     """
     Z -= Z.max(axis=1)[:, None]
     Z -= np.log(np.exp(Z).sum(axis=1))[:, None]
+
+
+class ScaledLoss(LinearLoss):
+    """:class:`LinearLoss` on the coefficients of rescaled features.
+
+    The packed ``coef`` holds the coefficients of the model on the features
+    ``X / scale``: ``W' = W * scale`` (columnwise) and the same intercept.
+    ``X / scale`` is never formed (sparse ``X`` stays sparse). The loss, the
+    objective (penalty on the raw ``W``) and the decision values are those
+    of the raw coefficients :meth:`raw` returns: an exact change of
+    variables, so the optimum is the same. What changes is the size of the
+    coefficients an optimiser sees: with ``scale`` the root mean square of
+    each feature, about 1 whatever the units of ``X``, the size at which
+    Adam's steps of about ``learning_rate`` are meaningful.
+
+    Parameters
+    ----------
+    kind, fit_intercept
+        As in :class:`LinearLoss`.
+    scale : ndarray of shape (n_features,)
+        Positive feature scales.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._loss import LinearLoss, ScaledLoss
+    >>> X = np.array([[100.0, 1.0], [300.0, 0.0], [200.0, 1.0]])
+    >>> Y = np.array([[1.0], [0.0], [1.0]])
+    >>> loss = ScaledLoss("squared", True, scale=np.array([200.0, 1.0]))
+    >>> coef = np.array([[0.5, -1.0, 2.0]])
+    >>> loss.raw(coef).tolist()
+    [[0.0025, -1.0, 2.0]]
+    >>> value = loss.objective(coef, X, Y, None, alpha=0.1)[0]
+    >>> raw_value = LinearLoss("squared").objective(loss.raw(coef), X, Y, None, 0.1)[0]
+    >>> bool(np.isclose(value, raw_value))
+    True
+    """
+
+    def __init__(self, kind, fit_intercept, scale):
+        super().__init__(kind, fit_intercept)
+        self.scale = scale
+
+    def raw(self, coef):
+        """Return the coefficients for the raw features, packed like ``coef``."""
+        raw = coef.copy()
+        self.split(raw)[0][...] /= self.scale
+        return raw
+
+    def decision_function(self, coef, X):
+        """Return the decision values ``Z = X @ W.T + b`` of the raw model."""
+        return super().decision_function(self.raw(coef), X)
+
+    def weighted_sums(self, coef, X, Y, sample_weight=None, out=None):
+        """As :meth:`LinearLoss.weighted_sums`; the gradient is in ``coef``'s terms."""
+        loss_sum, grad = super().weighted_sums(coef, X, Y, sample_weight, out=out)
+        self.split(grad)[0][...] /= self.scale  # chain rule through W = W' / scale
+        return loss_sum, grad
+
+    def penalise(self, coef, grad, alpha, weight_sum):
+        """As :meth:`LinearLoss.penalise`, with the penalty on the raw ``W``."""
+        grad /= weight_sum
+        if alpha:
+            self.split(grad)[0][...] += alpha * self.split(coef)[0] / self.scale**2
+        return self.penalty(coef, alpha)
+
+    def penalty(self, coef, alpha):
+        """Return ``(alpha / 2) * ||W||_F^2`` of the raw ``W``."""
+        return super().penalty(self.raw(coef), alpha)

@@ -342,6 +342,50 @@ def test_float32_end_to_end(Estimator, name, batch_size):
     assert model64.coef_.dtype == np.float64
 
 
+@on_breast_cancer_and_diabetes
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_fit_does_not_depend_on_the_units_of_the_features(Estimator, name, batch_size):
+    # Adam runs on the coefficients of the features divided by their root
+    # mean square: without a penalty (which does depend on the units), the
+    # fit is the same in any units.
+    X, y = load(name)
+    units = 10.0 ** np.random.RandomState(0).uniform(-3, 6, X.shape[1])
+    params = dict(alpha=0.0, batch_size=batch_size, max_iter=100, tol=None)
+    plain = Estimator(random_state=0, **params).fit(X, y)
+    scaled = Estimator(random_state=0, **params).fit(X * units, y)
+    assert_allclose(scaled.coef_ * units, plain.coef_, rtol=1e-8, atol=1e-10)
+    assert_allclose(scaled.predict(X * units), plain.predict(X), rtol=1e-8)
+
+
+def test_unscaled_features_on_par_with_logistic_regression():
+    # Raw wine: feature scales from 0.1 to 1000.
+    X, y = load("wine", standardise=False)
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, stratify=y, random_state=0
+    )
+    model = AdamLogisticClassifier(random_state=0).fit(X_train, y_train)
+    reference = make_pipeline(StandardScaler(), LogisticRegression())
+    reference.fit(X_train, y_train)
+    assert model.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.03
+
+
+def test_regressor_targets_of_any_size_and_constant_targets():
+    X, y = load("diabetes")
+    model = AdamLinearRegressor(random_state=0).fit(X, y)
+    # The targets are standardised: any units train alike, even near overflow.
+    huge = AdamLinearRegressor(random_state=0).fit(X, y * 1e300)
+    assert_allclose(huge.predict(X) / 1e300, model.predict(X), rtol=1e-4)
+    # A constant target (whose mean is 5 only up to rounding) is fitted exactly,
+    # as by Ridge, and without a warning.
+    Y = np.column_stack([np.full(len(y), 5.0), y])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = AdamLinearRegressor(random_state=0).fit(X, Y)
+    ridge = Ridge().fit(X, Y)
+    assert_array_equal(model.coef_[0], ridge.coef_[0])
+    assert_array_equal(model.predict(X)[:, 0], 5.0)
+
+
 # -- state across calls ------------------------------------------------------
 
 
@@ -387,7 +431,9 @@ def test_partial_fit_equals_fit_epochs(Estimator, name):
     extra = {"classes": np.unique(y)} if Estimator is AdamLogisticClassifier else {}
     for _ in range(3):
         parts.partial_fit(X, y, **extra)
-    assert_array_equal(parts.coef_, whole.coef_)
+    # fit divides the features by their root mean square, 1 up to rounding
+    # here; partial_fit does not.
+    assert_allclose(parts.coef_, whole.coef_, rtol=1e-9, atol=1e-12)
     assert parts.t_ == whole.t_ and parts.n_iter_ == 3
 
 
@@ -590,10 +636,8 @@ def test_early_stopping_needs_two_validation_rows():
 @on_breast_cancer_and_diabetes
 def test_warning_when_the_fit_is_worse_than_a_constant(Estimator, name):
     X, y = load(name)
-    X = X.copy()
-    X[:, 0] *= 1e6  # one unscaled feature: Adam's steps are far too large
     with pytest.warns(ConvergenceWarning, match="worse than the best constant"):
-        model = Estimator(random_state=0).fit(X, y)
+        model = Estimator(learning_rate=10.0, random_state=0).fit(X, y)
     if Estimator is AdamLinearRegressor:
         assert model.score(X, y) < 0  # R^2: worse than predicting the mean
     else:

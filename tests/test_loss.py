@@ -8,7 +8,7 @@ from scipy.optimize import check_grad
 from scipy.special import expit, softmax
 from sklearn.metrics import log_loss
 
-from skadam._loss import LinearLoss
+from skadam._loss import LinearLoss, ScaledLoss
 
 KINDS = ["squared", "binary_logistic", "multinomial"]
 N_OUTPUTS = {"squared": 2, "binary_logistic": 1, "multinomial": 3}
@@ -179,3 +179,35 @@ def test_inputs_are_not_modified(rng):
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="kind must be one of"):
         LinearLoss("hinge")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_scaled_loss_is_the_raw_loss_in_other_coordinates(rng, kind, fit_intercept):
+    X, Y, s = make_problem(rng, kind)
+    scale = 10.0 ** rng.uniform(-2, 3, size=X.shape[1])
+    scaled = ScaledLoss(kind, fit_intercept, scale)
+    shape = scaled.coef_shape(Y.shape[1], X.shape[1])
+    coef = rng.normal(size=shape)
+    raw = coef.copy()
+    raw[:, : X.shape[1]] /= scale
+    assert_allclose(scaled.raw(coef), raw, rtol=1e-15)
+    # The same objective value and decision values as the raw coefficients
+    # on the raw loss; the gradient with respect to the scaled coefficients.
+    value, _ = scaled.objective(coef, X, Y, s, 0.3)
+    assert_allclose(
+        value, LinearLoss(kind, fit_intercept).objective(raw, X, Y, s, 0.3)[0]
+    )
+    assert_allclose(
+        scaled.decision_function(coef, X),
+        X @ raw[:, : X.shape[1]].T + (raw[:, -1] if fit_intercept else 0),
+    )
+
+    def fun(c):
+        return scaled.objective(c.reshape(shape), X, Y, s, 0.3)[0]
+
+    def jac(c):
+        return scaled.objective(c.reshape(shape), X, Y, s, 0.3)[1].ravel()
+
+    grad_norm = np.linalg.norm(jac(coef.ravel()))
+    assert check_grad(fun, jac, coef.ravel()) < 1e-6 * grad_norm
