@@ -6,13 +6,16 @@ This module speaks SciPy: it normalises ``fun``/``jac``/``args``/``bounds``/
 it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
 """
 
+import difflib
 import inspect
 import math
+import os
 import sys
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import scipy
 from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
 
 from ._adam import Adam
@@ -39,21 +42,20 @@ _DEFAULTS = {
 # The options that configure the update rule itself.
 _ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
 # The options that must be True or False (0 and 1 pass too).
-_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "disp", "return_best")
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best")
 
 # Status codes (documented in adam_minimize's Notes).
 _CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
+# SciPy's own wording; converged and non-finite messages name their detail.
 _MESSAGES = {
     _MAXITER: "Maximum number of iterations has been exceeded.",
-    _NONFINITE: (
-        "Stopped: the function value or the gradient is not finite at the next "
-        "iterate; the result is the last iterate where both were finite."
-    ),
     _CALLBACK_STOP: "`callback` raised `StopIteration`.",
 }
 _CRITERIA = {
     "gtol": "max |gradient| <= gtol",
     "pgtol": "max |projected gradient| <= gtol",
+    "gtol+l2": "max |gradient + weight_decay * x| <= gtol",
+    "pgtol+l2": "max |projected (gradient + weight_decay * x)| <= gtol",
     "ftol": "|f change| <= ftol * max(|f|, 1)",
     "xtol": "max |step| <= xtol",
 }
@@ -69,7 +71,7 @@ def _resolve_tol(options):
     return options
 
 
-def _check_options(options, stacklevel=5):
+def _check_options(options):
     """Warn about unknown options and validate the known ones eagerly.
 
     Returns the options with defaults filled in (``maxiter`` and
@@ -78,25 +80,68 @@ def _check_options(options, stacklevel=5):
     unknown = sorted(set(options) - set(_DEFAULTS))
     if unknown:
         warnings.warn(
-            f"Unknown solver options: {', '.join(unknown)}",
+            f"Unknown solver options: {', '.join(map(_with_hint, unknown))}",
             OptimizeWarning,
-            stacklevel=stacklevel,
+            stacklevel=_user_stacklevel(),
         )
     opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
     for name in _FLAGS:
         # bool("False") is True: a string or other object is a mistake.
-        value = opts[name]
-        if not (
-            isinstance(value, bool | np.bool_)
-            or (isinstance(value, Integral) and value in (0, 1))
-        ):
-            raise ValueError(f"{name} must be True or False, got {value!r}.")
+        if not _is_flag(opts[name], top=1):
+            raise ValueError(f"{name} must be True or False, got {opts[name]!r}.")
+    # disp may be a level: minimize_scalar passes disp=True on as 2.
+    if not _is_flag(opts["disp"], top=math.inf):
+        raise ValueError(
+            f"disp must be True, False or an int >= 0, got {opts['disp']!r}."
+        )
     adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
     opts["maxiter"] = _check_maxiter(opts["maxiter"])
     for name in ("gtol", "ftol", "xtol"):
         _check_tolerance(name, opts[name])
     opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
     return opts, adam
+
+
+# Names other libraries use for skadam's options; None where a close name
+# would mislead (L-BFGS-B's eps is a step size, BFGS's return_all a history).
+_ALIASES = {
+    "lr": "learning_rate",
+    "alpha": "learning_rate",
+    "step_size": "learning_rate",
+    "beta1": "beta_1",
+    "beta2": "beta_2",
+    "max_iter": "maxiter",
+    "eps": None,
+    "return_all": None,
+}
+
+
+def _with_hint(name):
+    """``name``, with the option probably meant (``lr (did you mean ...?)``)."""
+    if name in _ALIASES:
+        meant = _ALIASES[name]
+    else:
+        meant = next(iter(difflib.get_close_matches(name, _DEFAULTS, n=1)), None)
+    return f"{name} (did you mean {meant}?)" if meant else name
+
+
+def _is_flag(value, top):
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, Integral) and 0 <= value <= top
+
+
+# Warnings point at the first frame outside these folders (skadam, SciPy):
+# the user's call, however many of SciPy's and skadam's frames lie between
+# (basinhopping's, for one, pass through scipy/_lib).
+_INTERNAL = tuple(os.path.dirname(path) + os.sep for path in (__file__, scipy.__file__))
+
+
+def _user_stacklevel():
+    frame, level = inspect.currentframe(), 0
+    while frame is not None and frame.f_code.co_filename.startswith(_INTERNAL):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _check_tolerance(name, value):
@@ -166,11 +211,13 @@ class _Objective:
         self.nfev += 1
         self.njev += 1
         out = self.combined(x.copy(), *self.args)
-        if not (isinstance(out, tuple | list) and len(out) == 2):
+        try:
+            f, g = out
+        except (TypeError, ValueError):
             raise ValueError(
                 f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
-            )
-        return _scalar(out[0]), _gradient(out[1], x)
+            ) from None
+        return _scalar(f), _gradient(g, x)
 
     def _evaluate_fd(self, x, need_f):
         """Forward differences; every point evaluated lies inside the bounds."""
@@ -215,8 +262,10 @@ def _combined_function(fun, jac):
         return fun
     owner = getattr(jac, "__self__", None)
     inner = getattr(owner, "fun", None)
+    # SciPy's class is private: recognise it by name, not by import.
     if (
         owner is fun
+        and type(owner).__name__ == "MemoizeJac"
         and getattr(jac, "__name__", "") == "derivative"
         and callable(inner)
     ):
@@ -229,22 +278,39 @@ def _scalar(f):
     # Python floats and NumPy float64 (a float subclass) are the common case.
     if isinstance(f, float):
         return float(f)
-    value = np.asarray(f)
-    if value.size != 1 or value.dtype.kind not in "biuf":
-        raise ValueError(
-            f"fun must return a real scalar (or an array holding one), got {f!r:.80}"
-        )
-    return float(value.item())
+    # Objects too (Fraction, Decimal, ...): float() decides, as for BFGS.
+    try:
+        value = np.asarray(f)
+        if value.size == 1 and value.dtype.kind in "biufO":
+            return float(value.item())
+    except (TypeError, ValueError):
+        pass
+    hint = " (with jac=True, fun may return (f, gradient))"
+    raise ValueError(
+        "fun must return a real scalar (or an array holding one)"
+        f"{hint if isinstance(f, tuple) else ''}, got {f!r:.80}"
+    )
 
 
 def _gradient(g, x):
-    """The gradient as a new array of x's shape and dtype.
+    """The gradient as an array of x's shape and dtype.
 
-    A copy, so a buffer the user's ``jac`` reuses cannot change it later. A
+    Not copied, as SciPy's methods do not copy it: it is used before ``jac``
+    is called again, and whatever keeps it longer (the result, the best
+    iterate, a callback) copies it, in case ``jac`` reuses a buffer. A
     column, a row or a ``numpy.matrix`` with one entry per variable (and a
     scalar for one variable) is accepted, as L-BFGS-B accepts them.
     """
-    g = np.array(g, dtype=x.dtype)
+    if g is None:  # NumPy would read None as NaN
+        raise ValueError(
+            "The gradient is None; jac (or fun with jac=True) must return it."
+        )
+    try:
+        g = np.asarray(g, dtype=x.dtype)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"The gradient must be real numbers, one per variable, got {g!r:.80}"
+        ) from None
     if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
         g = g.reshape(x.shape)
     return g
@@ -257,7 +323,8 @@ def _prepare_x0(x0):
         raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}.")
     if np.iscomplexobj(x):
         raise ValueError("x0 must be real; Adam does not handle complex x0.")
-    dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float64
+    # dtype.type, so that big-endian float32 data also stays float32 (native).
+    dtype = x.dtype.type if x.dtype.type in (np.float32, np.float64) else np.float64
     return np.array(x, dtype=dtype)
 
 
@@ -267,7 +334,10 @@ def _prepare_bounds(bounds, n, dtype):
         return None
     lb, ub = _bound_arrays(bounds, n)
     if np.isnan(lb).any() or np.isnan(ub).any():
-        raise ValueError("bounds must not be NaN; use None or +-inf for no bound.")
+        raise ValueError(
+            "bounds must not be NaN (nor None inside Bounds): use -inf/inf, or "
+            "None in (low, high) pairs, for no bound."
+        )
     if np.any(lb > ub):
         i = np.flatnonzero(lb > ub)[0]
         raise ValueError(
@@ -293,8 +363,8 @@ def _bound_arrays(bounds, n):
             pairs = [pairs]  # one (low, high) pair for a one-variable problem
         if len(pairs) != n:
             raise ValueError(
-                f"bounds needs one (low, high) pair per variable: got {len(pairs)} "
-                f"entries for {n} variables (Bounds(lb, ub) broadcasts scalars)."
+                f"bounds needs one (low, high) pair per variable, {n} in all; "
+                f"got {len(pairs)} (Bounds(lb, ub) broadcasts scalars)."
             )
         bad = [pair for pair in pairs if not _is_pair(pair)]
         if bad:
@@ -326,9 +396,12 @@ def _in_dtype(lb, ub, dtype):
     Only float32 rounds: a float32 bound could otherwise lie just outside the
     float64 bound the user gave. A fixed variable keeps the nearest value.
     """
+    if dtype == lb.dtype:
+        return lb, ub
     low, high = lb.astype(dtype), ub.astype(dtype)
-    low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
-    high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
+    with np.errstate(under="ignore"):  # the step next to 0 is subnormal
+        low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
+        high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
     crossed = low > high
     low[crossed] = high[crossed] = lb[crossed].astype(dtype)
     return low, high
@@ -361,7 +434,9 @@ def _max_abs(a):
         # Python floats beat two ufunc calls for a few values. The sum is NaN
         # if any value is (a max over NaNs would depend on their order).
         values = a.ravel().tolist()
-        return math.nan if math.isnan(sum(values)) else max(map(abs, values))
+        if math.isnan(sum(values)):
+            return math.nan
+        return max(map(abs, values), default=0.0)
     if a.size < 4096:
         return float(np.abs(a).max())
     return float(np.maximum(a.max(), -a.min()))  # no temporary array
@@ -379,6 +454,8 @@ class _Stopper:
         self.maxiter, self.bounds, self.callback = opts["maxiter"], bounds, callback
         self.gtol, self.ftol, self.xtol = opts["gtol"], opts["ftol"], opts["xtol"]
         self.new_style = callback is not None and _callback_style(callback)
+        # Coupled L2 makes Adam minimize fun + l2/2 |x|^2: test that gradient.
+        self.l2 = 0.0 if opts["decoupled_weight_decay"] else opts["weight_decay"]
         # f is evaluated on every iteration only when something reads it.
         self.need_f = bool(self.ftol or self.new_style or opts["return_best"])
         self.detail = ""
@@ -415,10 +492,13 @@ class _Stopper:
         return _MAXITER if nit >= self.maxiter else None
 
     def _gradient_small(self, x, g, gmax):
+        key = "gtol" if self.bounds is None else "pgtol"
+        if self.l2:
+            g, key = g + self.l2 * x, key + "+l2"
+            gmax = _max_abs(g)
+        self.detail = _CRITERIA[key]
         if self.bounds is None:
-            self.detail = _CRITERIA["gtol"]
             return gmax <= self.gtol
-        self.detail = _CRITERIA["pgtol"]
         return _projected_gradient_max(x, g, *self.bounds) <= self.gtol
 
     def _callback_stops(self, nit, x, f, g):
@@ -448,11 +528,11 @@ class _Best:
     """The iterate with the lowest f seen so far (``return_best=True``)."""
 
     def __init__(self, x, f, g):
-        self.x, self.f, self.g, self.nit = x, f, g, 0
+        self.x, self.f, self.g, self.nit = x, f, g.copy(), 0
 
     def offer(self, x, f, g, nit):
         if f < self.f:
-            self.x, self.f, self.g, self.nit = x, f, g, nit
+            self.x, self.f, self.g, self.nit = x, f, g.copy(), nit
 
 
 def _run(objective, x, adam, stopper, return_best):
@@ -519,11 +599,15 @@ def _result(objective, stopper, x, f, g, nit, status, best):
         f = objective.value(x)
         if not math.isfinite(f) and status != _NONFINITE:
             status = _NONFINITE
-            message = "Stopped: the function value is not finite at the result."
+            message = (
+                "The function value is not finite at the returned x. It was not "
+                "evaluated at the iterates before (callable jac); ftol or "
+                "return_best=True make it checked at every iterate."
+            )
     return OptimizeResult(
         x=x,
         fun=f,
-        jac=g,
+        jac=g.copy(),  # jac may reuse its output buffer after the run
         nit=nit,
         nfev=objective.nfev,
         njev=objective.njev,
@@ -542,15 +626,24 @@ def _verbose(result):
     print(f"         Gradient evaluations: {result.njev}")
 
 
+def _start(x0, bounds):
+    """The starting point, projected into the box, and the box (or None)."""
+    x = _prepare_x0(x0)
+    box = _prepare_bounds(bounds, x.size, x.dtype)
+    if box is not None:
+        np.clip(x, box[0], box[1], out=x)
+    if not np.isfinite(x).all():
+        i = np.flatnonzero(~np.isfinite(x))[0]
+        raise ValueError(f"x0 must be finite (inside the bounds); x0[{i}] is {x[i]}.")
+    return x, box
+
+
 def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
     """Normalise the inputs, run Adam, and build the result."""
     opts, adam = _check_options(options)
     _refuse_constraints(constraints)
     args = args if isinstance(args, tuple) else (args,)
-    x = _prepare_x0(x0)
-    box = _prepare_bounds(bounds, x.size, x.dtype)
-    if box is not None:
-        np.clip(x, box[0], box[1], out=x)
+    x, box = _start(x0, bounds)
     rel_step = opts["finite_diff_rel_step"]
     if rel_step is not None and rel_step.size not in (1, x.size):
         raise ValueError(
@@ -568,15 +661,21 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
 def _solve_scalar(fun, args, bracket, bounds, options):
     """Adam for ``minimize_scalar``, which passes ``bracket`` and no ``x0``.
 
-    The start is the midpoint of ``bounds``, else the middle point of a
-    three-point ``bracket`` or the mean of a two-point one, else 0.
+    The start is the middle point of a three-point ``bracket`` or the mean of
+    a two-point one, else 0; with ``bounds``, their midpoint if both are
+    finite, else that start clipped into them.
     """
-    if bounds is not None:
-        x0, bounds = 0.5 * (bounds[0] + bounds[1]), [tuple(bounds)]
-    elif bracket is not None:
+    if bracket is None:
+        x0 = 0.0
+    elif len(bracket) in (2, 3):
         x0 = bracket[1] if len(bracket) == 3 else 0.5 * (bracket[0] + bracket[1])
     else:
-        x0 = 0.0
+        raise ValueError(f"bracket must hold 2 or 3 points, got {bracket!r}.")
+    box = _prepare_bounds(bounds, 1, np.dtype(np.float64))
+    if box is not None:
+        low, high = box[0][0], box[1][0]
+        finite = math.isfinite(low) and math.isfinite(high)
+        x0 = 0.5 * (low + high) if finite else min(max(x0, low), high)
 
     def scalar_fun(x, *args):
         return fun(x[0], *args)
@@ -613,14 +712,15 @@ def adam_minimize(
         it without affecting the run or the result.
     x0 : ndarray of shape (n,)
         Starting point. It is copied (never modified); float32 stays float32,
-        any other dtype (integers included) becomes float64. It may be omitted
-        only by :func:`scipy.optimize.minimize_scalar` (see Notes).
+        any other dtype (integers included) becomes float64. It must be
+        finite once clipped into the bounds (``ValueError`` otherwise). It may
+        be omitted only by :func:`scipy.optimize.minimize_scalar` (see Notes).
     args : tuple, default=()
         Extra arguments passed to ``fun`` and ``jac``.
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
-        L-BFGS-B accepts them; the values are copied); ``True`` if ``fun`` returns
+        L-BFGS-B accepts them; ``res.jac`` is a copy); ``True`` if ``fun`` returns
         ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
         ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
         differences, which cost ``n + 1`` calls of ``fun`` per iteration.
@@ -634,8 +734,9 @@ def adam_minimize(
         finite-difference steps included, so ``keep_feasible`` always holds.
         A variable fixed by ``low == high`` stays there; with finite
         differences its gradient entry is not estimated and reads 0. With
-        float32 ``x0``, bounds are rounded inwards to float32. NaN bounds
-        raise a ``ValueError``.
+        float32 ``x0``, bounds are rounded inwards to float32; a box with no
+        float32 value inside (a fixed variable at 0.1, say) gives the nearest
+        float32. NaN bounds raise a ``ValueError``.
     constraints : empty sequence or None
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional
@@ -644,10 +745,15 @@ def adam_minimize(
         :class:`~scipy.optimize.OptimizeResult` with ``x``, ``fun``, ``jac``
         and ``nit``; this style makes ``fun`` be evaluated every iteration.
         Any other callable is called as ``callback(xk)`` with a copy of ``x``.
-        Raising ``StopIteration`` in either stops the run (status 99).
+        Raising ``StopIteration`` in either stops the run (status 99); the
+        return value is ignored (as SciPy ignores it: returning ``True`` does
+        not stop the run). Any other exception propagates, as from ``fun``.
     **options
         The options below (Other Parameters), e.g. ``minimize(options=...)``;
-        ``minimize(tol=...)`` arrives as ``options["tol"]``.
+        ``minimize(tol=...)`` arrives as ``options["tol"]``. An unknown name
+        is ignored with an ``OptimizeWarning`` that names it (and the option
+        probably meant), as SciPy's own methods warn; a known option with a
+        bad value raises a ``ValueError`` that names it.
 
     Returns
     -------
@@ -655,7 +761,9 @@ def adam_minimize(
         ``x`` (a new array), ``fun`` and ``jac`` at ``x``, ``nit`` (number of
         Adam updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
         ``jac``; with ``jac=True`` each call of ``fun`` counts in both),
-        ``status``, ``success`` and ``message`` (see Notes).
+        ``status``, ``success`` and ``message`` (see Notes). ``fun`` is a
+        Python float; ``x`` and ``jac`` have ``x``'s dtype (float32 or
+        float64). There is no ``hess_inv``: Adam builds no curvature model.
 
     Other Parameters
     ----------------
@@ -666,7 +774,7 @@ def adam_minimize(
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
         Adam variants (see :class:`skadam.Adam`). These and the other
-        flags (``decoupled_weight_decay``, ``disp``, ``return_best``) take
+        flags (``decoupled_weight_decay``, ``return_best``) take
         ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
     weight_decay : float, default=0.0
         L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
@@ -679,23 +787,37 @@ def adam_minimize(
         Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
         ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
         the gradient itself is not zero). ``tol`` sets ``gtol``, as for BFGS.
+        With coupled ``weight_decay``, Adam minimizes
+        ``fun(x) + weight_decay / 2 * |x|^2``, so ``g + weight_decay * x`` is
+        tested (``res.jac`` stays the gradient of ``fun``). Decoupled decay
+        is no gradient term: ``g`` is tested, which a large decay can keep
+        from ever being met.
     ftol : float, default=0.0
         Stop when ``|f_k - f_{k+1}| <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
         Makes ``fun`` be evaluated every iteration.
     xtol : float, default=0.0
         Stop when the largest absolute change of an entry of ``x`` in one
-        update is ``<= xtol``.
-    disp : bool, default=False
-        Print a short summary at the end.
+        update is ``<= xtol``. Adam's steps are about ``learning_rate`` in
+        size whatever the gradient's scale, so ``xtol`` must be well below
+        ``learning_rate`` (at ``xtol >= learning_rate`` the first update
+        already meets it).
+    disp : bool or int, default=False
+        Print a short summary at the end when true (any int >= 0 is
+        accepted: ``minimize_scalar`` passes ``disp=True`` on as 2).
     return_best : bool, default=False
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
         iteration. ``nit`` still counts every update taken; the message names
-        the update that produced the returned iterate.
+        the update that produced the returned iterate. ``status`` and
+        ``success`` say why the run stopped: the returned iterate (and its
+        ``jac``) need not meet the criterion that stopped it.
     finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
         differences (one for all variables, or one per variable), ``> 0``;
-        default ``sqrt(machine epsilon)`` of ``x``'s dtype.
+        default ``sqrt(machine epsilon)`` of ``x``'s dtype. Forward differences
+        are off by about ``h * f'' / 2``: about 1e-8 in float64, but 3e-4 in
+        float32, above the default ``gtol`` (a gradient that small is then
+        noise; raise ``gtol`` or pass ``jac``).
 
     See Also
     --------
@@ -707,10 +829,19 @@ def adam_minimize(
     A tolerance of 0 disables its criterion; ``ftol`` and ``xtol`` default to
     0 because Adam's steps and function values need not shrink steadily.
 
+    Each call starts Adam afresh (zero moments, update number 1): calling
+    ``minimize`` again from ``res.x`` is not the same as a longer run. To
+    continue a run with its moments, drive :class:`skadam.Adam` and its
+    :class:`skadam.AdamState` directly.
+
     ``fun`` is evaluated every iteration only when something reads it (finite
     differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style
     callback); otherwise once, at the returned ``x``. Non-finite values are
-    detected where ``fun`` and ``jac`` are evaluated.
+    detected where ``fun`` and ``jac`` are evaluated: if only ``jac`` is
+    evaluated during the run and ``fun`` turns out NaN or infinite at the end,
+    the result is that last iterate with status 2 and ``success=False``, and
+    the message says so (``ftol`` or ``return_best`` would have stopped at the
+    first such iterate, or returned the best finite one).
 
     ======  ==============================================================
     status  meaning
@@ -718,14 +849,22 @@ def adam_minimize(
     0       converged; the message names the criterion (gtol, ftol, xtol)
     1       ``maxiter`` updates taken (SciPy's message)
     2       a non-finite ``fun`` or gradient: the result is the last
-            iterate where both were finite
+            iterate where both were finite (or, when ``fun`` is only
+            evaluated at the end, the iterate where it is not; see above)
     99      the callback raised ``StopIteration`` (SciPy's message)
     ======  ==============================================================
 
     :func:`scipy.optimize.minimize_scalar` calls a custom method without
-    ``x0`` but with ``bracket``: Adam then starts from the midpoint of
-    ``bounds``, else the middle of a three-point ``bracket`` or the mean of a
-    two-point one, else 0, with finite-difference gradients.
+    ``x0`` but with ``bracket``: Adam then starts from the middle of a
+    three-point ``bracket`` or the mean of a two-point one, else 0; with
+    ``bounds`` (a pair, ``None`` or infinite ends allowed, or ``Bounds``),
+    from their midpoint if both are finite, else from that start clipped into
+    them. Gradients come from finite differences.
+
+    SciPy's global optimizers that take ``minimizer_kwargs={"method": ...}``
+    and pass it to :func:`~scipy.optimize.minimize` (``basinhopping``,
+    ``dual_annealing``) accept ``adam_minimize`` and ``AdamMinimizer``;
+    ``shgo`` accepts only method names (it calls ``method.lower()``).
 
     Examples
     --------
@@ -755,7 +894,9 @@ class AdamMinimizer:
         Any option of :func:`adam_minimize` (``tol`` included). They are
         validated now (unknown names warn with ``OptimizeWarning`` and are
         dropped); options given at call time, e.g. ``minimize(options=...)``,
-        override them.
+        override them. The instance pickles when its options do: a
+        ``learning_rate`` schedule must then be a module-level function (or
+        another picklable callable), not a lambda or a local function.
 
     See Also
     --------
@@ -775,9 +916,14 @@ class AdamMinimizer:
     AdamMinimizer(learning_rate=0.1, maxiter=500)
     """
 
-    def __init__(self, **options):
+    def __init__(self, *args, **options):
+        if args:  # minimize(method=AdamMinimizer) calls the class with (fun, x0)
+            raise TypeError(
+                "AdamMinimizer takes options as keywords only; pass an instance, "
+                "method=AdamMinimizer(...), not the class."
+            )
         options = _resolve_tol(options)
-        _check_options(options, stacklevel=3)
+        _check_options(options)
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}
 
     def __call__(self, fun, x0=None, *args, **kwargs):
@@ -790,6 +936,12 @@ class AdamMinimizer:
         return f"AdamMinimizer({items})"
 
     def __eq__(self, other):
-        return isinstance(other, AdamMinimizer) and self.options == other.options
+        if (
+            not isinstance(other, AdamMinimizer)
+            or self.options.keys() != other.options.keys()
+        ):
+            return False
+        # array_equal, as finite_diff_rel_step may be an array.
+        return all(np.array_equal(v, other.options[k]) for k, v in self.options.items())
 
     __hash__ = None

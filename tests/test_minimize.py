@@ -2,6 +2,7 @@
 
 import itertools
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from scipy.optimize import (
     OptimizeResult,
     OptimizeWarning,
     basinhopping,
+    dual_annealing,
     minimize,
     minimize_scalar,
     rosen,
@@ -88,6 +90,24 @@ def test_jac_true_calls_the_combined_function_once_per_point():
     assert res.fun == f_quad(res.x)
 
 
+def test_a_users_own_derivative_method_is_a_plain_jac():
+    # An object with fun and derivative methods, passed as fun and jac,
+    # is not SciPy's jac=True wrapper: derivative is the gradient.
+    class Model:
+        def __call__(self, x):
+            return f_quad(x)
+
+        def fun(self, x):
+            raise AssertionError("fun is not the objective here")
+
+        def derivative(self, x):
+            return g_quad(x)
+
+    model = Model()
+    res = run(model, jac=model.derivative)
+    assert res.success and res.nfev == 1 and res.njev == res.nit + 1
+
+
 def test_jac_true_when_called_directly():
     fg = Counted(fg_quad)
     res = adam_minimize(fg, np.zeros(3), jac=True, **FAST)
@@ -134,7 +154,15 @@ def test_scalar_gradient_for_one_variable():
 
 
 @pytest.mark.parametrize(
-    "value", [np.array([2.0]), np.array(2.0), np.float32(2.0), 2, np.array([[2.0]])]
+    "value",
+    [
+        np.array([2.0]),
+        np.array(2.0),
+        np.float32(2.0),
+        2,
+        np.array([[2.0]]),
+        Fraction(2),
+    ],
 )
 def test_fun_may_return_any_single_real_value(value):
     res = run(lambda x: value, jac=g_quad, options={"maxiter": 2})
@@ -145,6 +173,11 @@ def test_fun_may_return_any_single_real_value(value):
 def test_fun_returning_no_single_real_value_raises(value):
     with pytest.raises(ValueError, match="fun must return a real scalar"):
         run(lambda x: value, jac=g_quad)
+
+
+def test_fun_returning_f_and_g_without_jac_true_says_so():
+    with pytest.raises(ValueError, match=r"with jac=True, fun may return"):
+        run(fg_quad, jac=None)
 
 
 def test_jac_true_with_a_fun_returning_only_f_raises():
@@ -196,6 +229,53 @@ def test_args_reach_fun_and_jac():
         assert len(recorded) == 1 and recorded[0] is center
 
 
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_args_that_are_not_a_tuple_are_one_argument(call):
+    # SciPy wraps a non-tuple args as (args,); a direct call does the same.
+    center = np.array([3.0, -1.0, 2.0])
+    fun = Counted(f_quad)
+    if call == "minimize":
+        res = run(fun, jac=g_quad, args=center)
+    else:
+        res = adam_minimize(fun, np.zeros(3), args=center, jac=g_quad, **FAST)
+    assert_allclose(res.x, center, atol=1e-4)
+    assert all(len(a) == 1 and a[0] is center for a in fun.args)
+
+
+def test_return_best_with_a_jac_that_reuses_its_output_buffer():
+    buffer = np.empty(3)
+
+    def jac(x):
+        buffer[:] = g_quad(x)
+        return buffer
+
+    options = {"learning_rate": 1.5, "maxiter": 30, "return_best": True}
+    res = run(f_quad, jac=jac, options=options)
+    assert "Returning the best iterate" in res.message
+    assert_array_equal(res.jac, g_quad(res.x))
+
+
+def test_minimize_inside_the_objective():
+    # Each outer evaluation runs an inner Adam; neither disturbs the other.
+    def inner_min(shift):
+        res = minimize(
+            lambda y: float((y[0] - shift) ** 2),
+            [0.0],
+            method=adam_minimize,
+            jac=lambda y: 2 * (y - shift),
+            options={"learning_rate": 0.1, "gtol": 1e-8},
+        )
+        return res.fun
+
+    def fun(x):
+        return f_quad(x) + inner_min(x[0])
+
+    res = run(fun, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    plain = run(f_quad, jac=g_quad, options={**FAST, "ftol": 1e-300})
+    assert_array_equal(res.x, plain.x)
+    assert res.fun == pytest.approx(f_quad(res.x), abs=1e-12)
+
+
 def test_hess_and_hessp_are_accepted_and_ignored():
     plain = run(f_quad, jac=g_quad)
     with_hess = run(f_quad, jac=g_quad, hess=lambda x: 2 * np.eye(3))
@@ -222,6 +302,12 @@ def check_bounded_run(bounds, low, high, expected):
 def test_bounds_as_pairs_with_none():
     bounds = [(None, 0.5), (-1.0, None), (0.0, 1.0)]
     low, high = [-np.inf, -1.0, 0.0], [0.5, np.inf, 1.0]
+    check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
+
+
+def test_bounds_as_an_array_of_pairs_with_infinities():
+    bounds = np.array([[-np.inf, 0.5], [-1.0, np.inf], [0.0, 1.0]])
+    low, high = bounds[:, 0], bounds[:, 1]
     check_bounded_run(bounds, low, high, expected=[0.5, -1.0, 0.5])
 
 
@@ -267,6 +353,20 @@ def test_finite_differences_with_fixed_and_narrow_variables(keep_feasible):
     assert res.nfev == fun.calls == (res.nit + 1) * 3
     assert res.jac[0] == 0.0
     assert_allclose(res.jac[1], g_quad(res.x)[1], rtol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bounds_raise_no_floating_point_errors(dtype):
+    # Users may run with np.seterr(all="raise"); skadam's own arithmetic on
+    # zero and infinite bounds must not trip it.
+    with np.errstate(all="raise"):
+        res = run(
+            f_quad,
+            x0=np.zeros(3, dtype=dtype),
+            bounds=[(0.0, np.inf), (-np.inf, 0.0), (0.0, 0.0)],
+        )
+    assert res.success
+    assert_allclose(res.x, [1.0, -2.0, 0.0], atol=1e-3)
 
 
 def test_float32_iterates_respect_float64_bounds():
@@ -356,6 +456,86 @@ def test_stop_iteration_from_the_callback(style):
     assert res.fun == f_quad(res.x)
 
 
+class Recorder:
+    """A callable object and a bound method, both new-style by their name."""
+
+    def __init__(self):
+        self.results = []
+
+    def __call__(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+    def record(self, intermediate_result):
+        self.results.append(intermediate_result)
+
+
+@pytest.mark.parametrize("kind", ["object", "bound method"])
+def test_new_style_callback_as_object_or_bound_method(kind):
+    recorder = Recorder()
+    callback = recorder if kind == "object" else recorder.record
+    res = run(f_quad, jac=g_quad, callback=callback)
+    assert len(recorder.results) == res.nit
+    last = recorder.results[-1]
+    assert isinstance(last, OptimizeResult) and last.nit == res.nit
+    assert_array_equal(last.x, res.x)
+
+
+def test_stop_iteration_on_the_first_update():
+    def stop(intermediate_result):
+        raise StopIteration
+
+    res = run(f_quad, jac=g_quad, callback=stop)
+    assert (res.status, res.nit) == (99, 1)
+
+
+@pytest.mark.parametrize("style", ["old", "new"])
+def test_the_callbacks_return_value_is_ignored_as_scipy_does(style):
+    def old(xk):
+        return True
+
+    def new(intermediate_result):
+        return True
+
+    res = run(f_quad, jac=g_quad, callback=old if style == "old" else new)
+    assert res.success and res.nit == run(f_quad, jac=g_quad).nit
+
+
+def test_callback_errors_propagate():
+    def callback(xk):
+        raise KeyError("from the callback")
+
+    with pytest.raises(KeyError, match="from the callback"):
+        run(f_quad, jac=g_quad, callback=callback)
+
+
+def failing_on_call(n, function):
+    calls = itertools.count(1)
+
+    def wrapped(x, *args):
+        if next(calls) == n:
+            raise KeyError(f"call {n}")
+        return function(x, *args)
+
+    return wrapped
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"fun": failing_on_call(5, f_quad), "jac": g_quad, "options": {"ftol": 1e-9}},
+        {"fun": failing_on_call(5, f_quad)},
+        {"fun": failing_on_call(5, fg_quad), "jac": True},
+        {"fun": f_quad, "jac": failing_on_call(5, g_quad)},
+        # StopIteration from fun is an error too, not the callback's signal.
+        {"fun": f_quad, "jac": lambda x: next(iter(()))},
+    ],
+    ids=["fun", "fun-finite-differences", "fun-jac-true", "jac", "jac-stopiteration"],
+)
+def test_errors_in_the_users_functions_propagate(kwargs):
+    with pytest.raises((KeyError, StopIteration)):
+        run(**kwargs)
+
+
 # -- stopping ----------------------------------------------------------------
 
 
@@ -363,6 +543,25 @@ def test_maxiter():
     res = run(f_quad, jac=g_quad, options={"maxiter": 7})
     assert (res.success, res.status, res.message) == (False, 1, MAXITER_MESSAGE)
     assert res.nit == 7
+
+
+@pytest.mark.parametrize("method", [adam_minimize, "BFGS"])
+def test_maxiter_zero_evaluates_x0_only(method):
+    # As BFGS does: no update, f and the gradient at x0, status 1.
+    fun, jac, seen = Counted(f_quad), Counted(g_quad), []
+    res = minimize(
+        fun,
+        [0.0, 0.0, 0.0],
+        jac=jac,
+        method=method,
+        callback=seen.append,
+        options={"maxiter": 0},
+    )
+    assert (res.success, res.status, res.nit, seen) == (False, 1, 0, [])
+    assert_array_equal(res.x, np.zeros(3))
+    assert res.fun == f_quad(np.zeros(3))
+    assert_array_equal(res.jac, g_quad(np.zeros(3)))
+    assert (res.nfev, res.njev) == (fun.calls, jac.calls) == (1, 1)
 
 
 def record_new_style(seen):
@@ -452,6 +651,17 @@ def test_each_tolerance_is_live_and_zero_disables_it(name):
     assert (res.status, res.nit) == (1, 20)
 
 
+def test_gtol_with_coupled_weight_decay_tests_the_penalized_gradient():
+    # Coupled L2 minimizes |x - c|^2 + wd/2 |x|^2, whose minimizer is
+    # c / (1 + wd/2); there the gradient of f alone is -wd x, not 0.
+    wd = 0.1
+    res = run(f_quad, jac=g_quad, options={**FAST, "weight_decay": wd})
+    assert res.success and "weight_decay * x" in res.message
+    assert_allclose(res.x, CENTER / (1 + wd / 2), atol=1e-4)
+    assert_allclose(res.jac, g_quad(res.x))  # still the gradient of fun
+    assert np.abs(res.jac + wd * res.x).max() <= 1e-5
+
+
 def test_ftol_and_return_best_evaluate_f_every_iteration():
     for extra in ({"ftol": 1e-30}, {"return_best": True}):
         fun, jac = Counted(f_quad), Counted(g_quad)
@@ -533,10 +743,43 @@ def test_non_finite_f_is_caught_at_the_result_when_not_evaluated_before():
     fun = Counted(lambda x: np.nan)
     res = run(fun, jac=g_quad)
     assert (res.success, res.status, fun.calls) == (False, 2, 1)
-    assert "not finite at the result" in res.message
+    assert "not finite at the returned x" in res.message
+
+
+def test_f_turning_nan_mid_run_with_a_callable_jac():
+    def fun(x):
+        return np.nan if x[0] > 0.5 else f_quad(x)
+
+    res = run(fun, jac=g_quad)
+    # f is only evaluated at the end: the last iterate, flagged as unusable.
+    assert (res.success, res.status) == (False, 2) and np.isnan(res.fun)
+    assert res.x[0] > 0.5 and "return_best" in res.message
+    res = run(fun, jac=g_quad, options={**FAST, "return_best": True})
+    assert res.x[0] <= 0.5 and res.fun == f_quad(res.x)
+    assert res.status == 2 and "last iterate where both were finite" in res.message
 
 
 # -- x0, options, pickling ----------------------------------------------------
+
+
+@pytest.mark.parametrize("jac", [None, lambda x: 2 * x])
+def test_no_variables(jac):
+    res = minimize(lambda x: 1.5, np.zeros(0), method=adam_minimize, jac=jac)
+    assert (res.success, res.nit, res.fun, res.x.shape) == (True, 0, 1.5, (0,))
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("jac", [None, g_quad])
+def test_non_finite_x0_raises(value, jac):
+    fun = Counted(f_quad)
+    with pytest.raises(ValueError, match=r"x0 must be finite.*x0\[1\]"):
+        run(fun, x0=[0.0, value, 0.0], jac=jac)
+    assert fun.calls == 0
+
+
+def test_infinite_x0_clipped_to_a_finite_bound_is_fine():
+    res = run(f_quad, x0=[np.inf, 0.0, 0.0], jac=g_quad, bounds=[(None, 0.0)] * 3)
+    assert res.success and res.x[0] == 0.0
 
 
 def test_x0_is_never_modified():
@@ -560,14 +803,56 @@ def test_integer_x0_gives_floats(call):
     assert_allclose(res.x, CENTER, atol=1e-4)
 
 
-def test_float32_x0_keeps_its_dtype():
+@pytest.mark.parametrize("x0", [0.0, 0, np.array(0.0), [0.0], (0.0,), np.float32(0)])
+@pytest.mark.parametrize("call", ["minimize", "direct"])
+def test_scalar_like_x0_gives_one_variable(x0, call):
+    def fun(x):
+        return float((x[0] - 2.0) ** 2)
+
+    if call == "minimize":
+        res = minimize(fun, x0, method=adam_minimize, options=FAST)
+    else:
+        res = adam_minimize(fun, x0, **FAST)
+    assert res.x.shape == res.jac.shape == (1,)
+    expected = np.float32 if isinstance(x0, np.float32) else np.float64
+    assert res.x.dtype == expected
+    assert_allclose(res.x, [2.0], atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [">f4", "<f4", ">f8"])
+def test_x0_of_either_byte_order_keeps_its_precision(dtype):
+    res = run(f_quad, x0=np.zeros(3, dtype=dtype), jac=g_quad, options={"maxiter": 3})
+    assert res.x.dtype == np.dtype(dtype).newbyteorder("=")
+
+
+@pytest.mark.parametrize("jac", [g_quad, None, True])
+def test_float32_x0_keeps_its_dtype(jac):
+    fun, seen = (fg_quad if jac is True else f_quad), []
     res = run(
-        f_quad,
+        fun,
         x0=np.zeros(3, dtype=np.float32),
-        jac=g_quad,
-        options={**FAST, "gtol": 1e-3},
+        jac=jac,
+        callback=lambda intermediate_result: seen.append(intermediate_result),
+        options={**FAST, "gtol": 1e-2},
     )
-    assert res.success and res.x.dtype == np.float32
+    assert res.success and res.x.dtype == res.jac.dtype == np.float32
+    assert type(res.fun) is float  # BFGS would give whatever fun returned
+    dtypes = {r.x.dtype for r in seen} | {r.jac.dtype for r in seen}
+    assert dtypes == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize(
+    "name, meant",
+    [
+        ("lr", "learning_rate"),
+        ("beta1", "beta_1"),
+        ("max_iter", "maxiter"),
+        ("gtl", "gtol"),
+    ],
+)
+def test_unknown_option_warning_suggests_the_option_meant(name, meant):
+    with pytest.warns(OptimizeWarning, match=rf"{name} \(did you mean {meant}\?\)"):
+        run(f_quad, jac=g_quad, options={name: 1, "maxiter": 1})
 
 
 def test_unknown_option_warns_with_its_name():
@@ -577,11 +862,52 @@ def test_unknown_option_warns_with_its_name():
         AdamMinimizer(momentum=0.9)
 
 
+ODD = {"odd_option": 1, "maxiter": 1}
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: minimize(f_quad, np.zeros(3), method=adam_minimize, options=ODD),
+        lambda: minimize(f_quad, np.zeros(3), method=AdamMinimizer(), options=ODD),
+        lambda: adam_minimize(f_quad, np.zeros(3), **ODD),
+        lambda: minimize_scalar(lambda x: x**2, method=AdamMinimizer(), options=ODD),
+        lambda: AdamMinimizer(**ODD),
+        lambda: basinhopping(
+            f_quad,
+            np.zeros(3),
+            niter=1,
+            minimizer_kwargs={"method": adam_minimize, "options": ODD},
+            rng=0,
+        ),
+    ],
+    ids=[
+        "minimize",
+        "minimize-instance",
+        "direct",
+        "minimize_scalar",
+        "init",
+        "basinhopping",
+    ],
+)
+def test_unknown_option_warning_points_at_the_users_call(call):
+    with pytest.warns(OptimizeWarning, match="odd_option") as record:
+        call()
+    assert {w.filename for w in record} == {__file__}
+
+
 @pytest.mark.parametrize(
     "options",
     [
         {"learning_rate": 0.0},
+        {"learning_rate": "0.01"},
+        {"learning_rate": None},
         {"beta_1": 1.0},
+        {"beta_2": -0.1},
+        {"epsilon": -1.0},
+        {"weight_decay": -0.1},
+        {"ftol": None},
+        {"xtol": np.nan},
         {"maxiter": -1},
         {"gtol": -1e-3},
         {"maxiter": 2.5},
@@ -592,14 +918,23 @@ def test_unknown_option_warns_with_its_name():
         {"bias_correction": "False"},
         {"amsgrad": None},
         {"decoupled_weight_decay": "yes"},
-        {"disp": 2},
+        {"disp": "yes"},
+        {"disp": -1},
         {"return_best": "no"},
     ],
 )
 def test_bad_options_raise(options):
     name = next(iter(options))
-    with pytest.raises(ValueError, match=name):
+    with pytest.raises(ValueError, match=rf"^{name}\b"):
         run(f_quad, jac=g_quad, options=options)
+
+
+@pytest.mark.parametrize(
+    "options", [{"learning_rate": -1.0}, {"amsgrad": "yes"}, {"tol": -1}]
+)
+def test_minimizer_validates_its_options_when_made(options):
+    with pytest.raises(ValueError, match=next(iter(options))):
+        AdamMinimizer(**options)
 
 
 def test_a_bad_tol_is_named_tol():
@@ -641,6 +976,26 @@ def test_gradient_of_the_wrong_shape_raises():
         run(f_quad, jac=lambda x: np.zeros(2))
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"jac": lambda x: None}, "gradient is None"),
+        ({"fun": lambda x: (1.0, None), "jac": True}, "gradient is None"),
+        ({"jac": lambda x: ["a", "b", "c"]}, "real numbers, one per variable"),
+        ({"jac": lambda x: [[1.0], [2.0, 3.0]]}, "real numbers, one per variable"),
+    ],
+)
+def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
+    kwargs.setdefault("fun", f_quad)
+    with pytest.raises(ValueError, match=match):
+        run(**kwargs)
+
+
+def test_passing_the_class_instead_of_an_instance_says_so():
+    with pytest.raises(TypeError, match=r"method=AdamMinimizer\(...\), not the class"):
+        minimize(f_quad, np.zeros(3), method=AdamMinimizer, jac=g_quad)
+
+
 def test_minimizer_defaults_and_overrides():
     method = AdamMinimizer(learning_rate=0.05, maxiter=7)
     res = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
@@ -661,6 +1016,28 @@ def test_call_time_tol_overrides_a_stored_gtol():
     assert res.success and np.abs(res.jac).max() <= 1e-2
 
 
+def decaying_rate(t):
+    return 0.1 / np.sqrt(t)
+
+
+def test_minimizer_with_a_module_level_schedule_pickles():
+    method = AdamMinimizer(learning_rate=decaying_rate, maxiter=50)
+    clone = pickle.loads(pickle.dumps(method))
+    assert clone.options["learning_rate"] is decaying_rate
+    a = minimize(f_quad, np.zeros(3), method=method, jac=g_quad)
+    b = minimize(f_quad, np.zeros(3), method=clone, jac=g_quad)
+    assert_array_equal(a.x, b.x)
+
+
+def test_minimizer_equality_with_an_array_option():
+    rel = [1e-6, 1e-7, 1e-8]
+    method = AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == AdamMinimizer(finite_diff_rel_step=np.array(rel))
+    assert method == pickle.loads(pickle.dumps(method))
+    assert method != AdamMinimizer(finite_diff_rel_step=np.array(rel[::-1]))
+    assert method != AdamMinimizer()
+
+
 def test_minimizer_pickle_round_trip():
     method = AdamMinimizer(learning_rate=0.05, beta_2=0.99, maxiter=50)
     clone = pickle.loads(pickle.dumps(method))
@@ -677,6 +1054,36 @@ def test_disp_prints_a_summary(capsys):
     assert res.message in out and f"Iterations: {res.nit}" in out
     run(f_quad, jac=g_quad)
     assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("options", [{}, {"ftol": 1e-12, "return_best": True}])
+def test_memory_does_not_grow_with_the_iterations(options):
+    import tracemalloc
+
+    n = 50_000
+    center = np.linspace(-1.0, 1.0, n)
+
+    def run_for(maxiter):
+        minimize(
+            lambda x: float((x - center) @ (x - center)),
+            np.zeros(n),
+            method=adam_minimize,
+            jac=lambda x: 2.0 * (x - center),
+            options={"maxiter": maxiter, "gtol": 0.0, **options},
+        )
+
+    def peak(maxiter):
+        tracemalloc.start()
+        run_for(maxiter)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        return peak / (8 * n)
+
+    run_for(1)  # untraced warm-up: imports and compiled kernels
+    # About ten arrays the size of x at once (iterate, next iterate, gradient,
+    # moments, scratch, and the user's temporaries), however long it runs.
+    short, long = peak(3), peak(40)
+    assert long <= 14 and long <= short + 0.5
 
 
 # -- where SciPy passes methods on --------------------------------------------
@@ -697,6 +1104,37 @@ def test_basinhopping():
     assert res.nfev > 0 and res.njev > 0
 
 
+def test_basinhopping_with_bounds_and_an_instance():
+    fun = Counted(lambda x: float(np.cos(3 * x[0]) + 0.1 * x[0] ** 2))
+    kwargs = {
+        "method": AdamMinimizer(learning_rate=0.05),
+        "bounds": [(0.0, 3.0)],
+    }
+    # Steps of 2 from 2.5 leave the box; the local searches start inside.
+    res = basinhopping(
+        fun, [2.5], niter=5, stepsize=2.0, minimizer_kwargs=kwargs, rng=0
+    )
+    points = np.array(fun.points)
+    assert points.min() >= 0.0 and points.max() <= 3.0
+    assert res.lowest_optimization_result.success
+    # On [0, 3] the minimum of cos(3x) + 0.1 x^2 is near x = 1.0.
+    assert abs(res.x[0] - 1.0) < 0.05
+    assert res.nfev == fun.calls
+
+
+def test_dual_annealing():
+    def f(x):
+        return float(np.sum((x - 0.3) ** 2) + 0.1 * np.sum(np.cos(5 * x)))
+
+    kwargs = {"method": adam_minimize, "options": {"learning_rate": 0.02}}
+    res = dual_annealing(
+        f, [(-2, 2), (-2, 2)], maxiter=20, minimizer_kwargs=kwargs, rng=0
+    )
+    # The global minimum of each coordinate's (x - 0.3)^2 + 0.1 cos(5x) is
+    # at x = 0.4742 (where 2 (x - 0.3) = 0.5 sin(5x)).
+    assert_allclose(res.x, [0.4742, 0.4742], atol=1e-3)
+
+
 def test_minimize_scalar():
     fun = Counted(lambda x: (x - 2.0) ** 2)
     res = minimize_scalar(
@@ -708,6 +1146,38 @@ def test_minimize_scalar():
         fun, bounds=(-1.0, 1.0), method=adam_minimize, options={"learning_rate": 0.05}
     )
     assert res.success and abs(res.x - 1.0) < 1e-8
+
+
+@pytest.mark.parametrize(
+    "bounds, expected",
+    [
+        (Bounds(-1.0, 1.0), 1.0),
+        ((0.0, np.inf), 2.0),
+        ((None, 1.5), 1.5),
+        ((5.0, None), 5.0),
+    ],
+)
+def test_minimize_scalar_bounds_of_every_form(bounds, expected):
+    fun = Counted(lambda x: (x - 2.0) ** 2)
+    res = minimize_scalar(
+        fun, bounds=bounds, method=adam_minimize, options={"learning_rate": 0.05}
+    )
+    assert res.success and abs(res.x - expected) < 1e-4
+    points = np.array(fun.points)
+    assert np.all(np.isfinite(points))
+
+
+def test_minimize_scalar_with_disp(capsys):
+    # minimize_scalar hands disp=True on as disp=2.
+    res = minimize_scalar(
+        lambda x: (x - 2.0) ** 2, method=adam_minimize, options={"disp": True}
+    )
+    assert f"Iterations: {res.nit}" in capsys.readouterr().out
+
+
+def test_minimize_scalar_bad_bracket():
+    with pytest.raises(ValueError, match="bracket must hold 2 or 3 points"):
+        minimize_scalar(lambda x: x**2, bracket=(1.0,), method=adam_minimize)
 
 
 # -- convergence ---------------------------------------------------------------
