@@ -36,8 +36,8 @@ CASES = {
     "optimum": "benchmarks.case_optimum",
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
-    "dask": "benchmarks.case_dask",
     "crossover": "benchmarks.case_crossover",
+    "dask": "benchmarks.case_dask",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

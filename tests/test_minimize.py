@@ -1229,7 +1229,7 @@ def test_rosenbrock_from_the_classic_start():
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
 
 
-@pytest.mark.parametrize("keep", ["array", "view", "none"])
+@pytest.mark.parametrize("keep", ["array", "view", "none", "modify"])
 @pytest.mark.parametrize("d", [3, 5000])
 def test_points_kept_by_the_user_are_never_overwritten(keep, d):
     # The loop recycles the memory of old iterates nobody refers to; arrays
@@ -1243,7 +1243,10 @@ def test_points_kept_by_the_user_are_never_overwritten(keep, d):
         elif keep == "view":
             kept.append(x[: d // 2 + 1])
         snapshots.append(np.array(x[: d // 2 + 1], copy=True))
-        return 2.0 * (x - center)
+        g = 2.0 * (x - center)
+        if keep == "modify":  # scribbling on its copy must not change the run
+            x[:] = np.nan
+        return g
 
     res = minimize(
         lambda x: 0.0,
