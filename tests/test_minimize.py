@@ -1,5 +1,6 @@
 """SciPy's custom-method contract, checked through ``scipy.optimize.minimize``."""
 
+import inspect
 import itertools
 import pickle
 from fractions import Fraction
@@ -25,6 +26,16 @@ from skadam import AdamMinimizer, adam_minimize
 CENTER = np.array([1.0, -2.0, 0.5])
 STOP_MESSAGE = "`callback` raised `StopIteration`."
 MAXITER_MESSAGE = "Maximum number of iterations has been exceeded."
+
+
+def seeded():
+    """Seed basinhopping or dual_annealing with a fresh ``default_rng(0)``.
+
+    SciPy 1.15 renamed their ``seed`` keyword to ``rng``. Both names take a
+    Generator, so SciPy 1.11 and today's SciPy draw the same random steps.
+    """
+    name = "rng" if "rng" in inspect.signature(basinhopping).parameters else "seed"
+    return {name: np.random.default_rng(0)}
 
 
 @pytest.fixture
@@ -878,7 +889,7 @@ ODD = {"odd_option": 1, "maxiter": 1}
             np.zeros(3),
             niter=1,
             minimizer_kwargs={"method": adam_minimize, "options": ODD},
-            rng=0,
+            **seeded(),
         ),
     ],
     ids=[
@@ -1097,7 +1108,7 @@ def test_basinhopping():
         return np.array([-3 * np.sin(3 * x[0]) + 0.2 * x[0]])
 
     kwargs = {"method": adam_minimize, "jac": df, "options": {"learning_rate": 0.05}}
-    res = basinhopping(f, [2.0], niter=5, minimizer_kwargs=kwargs, rng=0)
+    res = basinhopping(f, [2.0], niter=5, minimizer_kwargs=kwargs, **seeded())
     assert res.lowest_optimization_result.success
     # The global minimum of cos(3x) + 0.1 x^2 is near x = +-1.0.
     assert abs(abs(res.x[0]) - 1.0) < 0.05
@@ -1112,7 +1123,7 @@ def test_basinhopping_with_bounds_and_an_instance():
     }
     # Steps of 2 from 2.5 leave the box; the local searches start inside.
     res = basinhopping(
-        fun, [2.5], niter=5, stepsize=2.0, minimizer_kwargs=kwargs, rng=0
+        fun, [2.5], niter=5, stepsize=2.0, minimizer_kwargs=kwargs, **seeded()
     )
     points = np.array(fun.points)
     assert points.min() >= 0.0 and points.max() <= 3.0
@@ -1128,7 +1139,7 @@ def test_dual_annealing():
 
     kwargs = {"method": adam_minimize, "options": {"learning_rate": 0.02}}
     res = dual_annealing(
-        f, [(-2, 2), (-2, 2)], maxiter=20, minimizer_kwargs=kwargs, rng=0
+        f, [(-2, 2), (-2, 2)], maxiter=20, minimizer_kwargs=kwargs, **seeded()
     )
     # The global minimum of each coordinate's (x - 0.3)^2 + 0.1 cos(5x) is
     # at x = 0.4742 (where 2 (x - 0.3) = 0.5 sin(5x)).
