@@ -590,24 +590,17 @@ def _run(objective, x, adam, stopper, return_best):
 def _unshared(a):
     """Whether ``a`` is referred to by one variable of the caller and nothing else.
 
-    The count CPython reports then (that variable, this parameter, the
-    argument of getrefcount) differs between versions, so it is measured once
-    by :func:`_sole_reference`, with the same frame shape.
+    ``a`` is then counted three times (that variable, this parameter, the
+    argument of getrefcount), one more than a new object held by one local
+    variable. Comparing with such a probe, at the same moment and in the same
+    frame, keeps the test right whatever the CPython version counts or a
+    tracer holds. Without sys.getrefcount (other interpreters) nothing is
+    reused.
     """
-    return sys.getrefcount(a) <= _SOLE_REFERENCE
-
-
-def _reference_count(a):
-    return sys.getrefcount(a)
-
-
-def _sole_reference():
-    probe = np.empty(0)
-    return _reference_count(probe)
-
-
-# Without sys.getrefcount (interpreters other than CPython), never reuse.
-_SOLE_REFERENCE = _sole_reference() if hasattr(sys, "getrefcount") else -1
+    if not hasattr(sys, "getrefcount"):
+        return False
+    probe = object()
+    return sys.getrefcount(a) <= sys.getrefcount(probe) + 1
 
 
 def _result(objective, stopper, x, f, g, nit, status, best):

@@ -1277,3 +1277,21 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(skadam._minimize, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+def test_kept_points_survive_a_tracer_that_reads_every_frame():
+    # Tracers and debuggers that read frame.f_locals hold extra references
+    # while they run; the test of whether old memory may be reused must stay
+    # on the safe side under them.
+    import sys
+
+    def tracer(frame, event, arg):
+        frame.f_locals  # noqa: B018  (materialise the frame's locals)
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        test_points_kept_by_the_user_are_never_overwritten("array", 5000)
+    finally:
+        sys.settrace(previous)
