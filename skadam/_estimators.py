@@ -159,8 +159,11 @@ class _AdamLinearModel(BaseEstimator):
         Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
         if not keep:
             self._start(X, Y, s, incremental)
-        elif X.dtype != self._coef.dtype:
-            X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
+        else:
+            # New data may need another intercept.
+            self._loss.fixed_intercept = False
+            if X.dtype != self._coef.dtype:
+                X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
         batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
         scorer = (
@@ -212,17 +215,25 @@ class _AdamLinearModel(BaseEstimator):
     def _start(self, X, Y, s, incremental):
         """Fresh coefficients, Adam state and random stream (a cold start).
 
-        ``fit`` trains the coefficients of the features divided by their root
-        mean square (see :class:`~skadam._loss.ScaledLoss`); ``partial_fit``
-        those of the raw features, as its first batch need not represent the
-        data.
+        ``fit`` trains the coefficients of the standardised features (see
+        :class:`~skadam._loss.ScaledLoss`); ``partial_fit`` those of the raw
+        features, as its first batch need not represent the data.
         """
-        scale = (
-            np.ones(X.shape[1], X.dtype)
-            if incremental
-            else _feature_scaling(X, s, self.alpha)
+        if incremental:
+            mean, scale = np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
+        else:
+            mean, scale = _feature_scaling(X, s, self.alpha, self.fit_intercept)
+        # For centred features and targets the optimal intercept (in these
+        # coordinates) is 0 whatever the weights: holding it there spares Adam
+        # the rounding noise of its near-zero gradient, which its normalised
+        # steps would amplify. Not when some rows are held out for validation.
+        hold = (
+            self._loss_kind == "squared"
+            and self.fit_intercept
+            and not incremental
+            and not self.early_stopping
         )
-        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale)
+        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
         self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
@@ -375,8 +386,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size, for the coefficients of the rescaled features
-        (see Notes).
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -473,18 +484,18 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     with a training objective more than 1% above the best constant model's
     (``coef_ = 0``) warns too.
 
-    ``fit`` runs Adam on the coefficients of the features divided by their
-    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
-    of variables (``coef_`` is always for the raw features, and the optimum
-    is the same), which makes the coefficients Adam sees about 1 in size
-    whatever the units of ``X``, so that a feature in millimetres and one in
-    kilometres train alike. Only the penalty depends on the units, as in
-    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
-    (its first batch need not represent the data): scale the features first.
-    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
-    Features with a large offset compared with their spread (calendar years,
-    say) still train faster after
-    :class:`~sklearn.preprocessing.StandardScaler`.
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -634,8 +645,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size, for the coefficients of the rescaled features
-        (see Notes).
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -738,18 +749,18 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     with a training objective more than 1% above the best constant model's
     (``coef_ = 0``) warns too.
 
-    ``fit`` runs Adam on the coefficients of the features divided by their
-    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
-    of variables (``coef_`` is always for the raw features, and the optimum
-    is the same), which makes the coefficients Adam sees about 1 in size
-    whatever the units of ``X``, so that a feature in millimetres and one in
-    kilometres train alike. Only the penalty depends on the units, as in
-    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
-    (its first batch need not represent the data): scale the features first.
-    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
-    Features with a large offset compared with their spread (calendar years,
-    say) still train faster after
-    :class:`~sklearn.preprocessing.StandardScaler`.
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -1043,21 +1054,30 @@ def _target_scaling(Y, s, fit_intercept):
     return shift.astype(Y.dtype), scale.astype(Y.dtype)
 
 
-def _feature_scaling(X, s, alpha):
-    """Weighted root mean square of each feature, at least ``sqrt(alpha)``.
+def _feature_scaling(X, s, alpha, center):
+    """Weighted mean (if centring) and scale of each feature.
 
-    In the rescaled coordinates the curvature of the loss along a
-    coefficient is at most about 1; that of the penalty is ``alpha /
-    scale**2``, which the floor keeps at most 1 too (a tinier feature is all
-    but penalised away anyway). All-zero features get a scale of 1.
+    The scale is the weighted standard deviation (root mean square without
+    centring), at least ``sqrt(alpha)``: in the rescaled coordinates the
+    curvature of the loss along a coefficient is at most about 1, and the
+    floor keeps that of the penalty, ``alpha / scale**2``, at most 1 too (a
+    tinier feature is all but penalised away anyway). No temporary the size
+    of ``X`` is made for dense ``X``.
     """
     w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
-    with np.errstate(over="ignore"):
+    mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
+    # Squares beyond the float range are handled below, as overflow.
+    with np.errstate(over="ignore", invalid="ignore"):
         if sparse.issparse(X):
             mean_square = np.ravel(w @ X.power(2))
         else:  # einsum makes no temporary the size of X
             mean_square = np.einsum("i,ij,ij->j", w, X, X)
-    scale = np.sqrt(mean_square)
+        scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
+    # A constant feature (up to rounding) is not centred, which would leave
+    # only rounding noise; it is divided by its size, like the intercept.
+    constant = ~(scale > 1e-10 * np.abs(mean))
+    mean[constant] = 0.0
+    scale[constant] = np.sqrt(mean_square[constant])
     overflow = np.isinf(scale)
     if overflow.any():  # values beyond 1e154: the largest |x| is scale enough
         largest = abs(X).max(axis=0)
@@ -1065,4 +1085,4 @@ def _feature_scaling(X, s, alpha):
         scale[overflow] = largest[overflow]
     scale = np.maximum(scale, np.sqrt(alpha))
     scale[~(scale > 0)] = 1.0
-    return scale.astype(X.dtype)
+    return mean.astype(X.dtype), scale.astype(X.dtype)
