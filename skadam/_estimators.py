@@ -166,9 +166,7 @@ class _AdamLinearModel(BaseEstimator):
                 X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
         batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
-        scorer = (
-            None if val_rows is None else self._validation_scorer(X, Y, s, val_rows)
-        )
+        validation = None if val_rows is None else self._validation(X, Y, s, val_rows)
         result = train(
             self._loss,
             self._make_adam(),  # hyperparameters may change between warm fits
@@ -182,7 +180,7 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            validation_score=scorer,
+            validation=validation,
             verbose=self.verbose,
         )
         self._record(result, incremental)
@@ -278,20 +276,22 @@ class _AdamLinearModel(BaseEstimator):
             )
         return np.sort(rows), np.sort(val_rows)
 
-    def _validation_scorer(self, X, Y, s, rows):
+    def _validation(self, X, Y, s, rows):
+        """The validation loss (monitored) and score (recorded) of ``coef``."""
         Y_val, s_val = Y[rows], s[rows]
         if not np.any(s_val):
             raise ValueError(
                 "The sample weights of the validation set are all zero; use "
                 "another random_state or validation_fraction."
             )
+        weight_sum = s_val.sum()
 
-        def score(coef):
-            return self._score_decisions(
-                decision_values(self._loss, coef, X, rows), Y_val, s_val
-            )
+        def validation(coef):
+            Z = decision_values(self._loss, coef, X, rows)
+            loss = self._loss.loss_sum(Z, Y_val, s_val) / weight_sum
+            return loss, self._score_decisions(Z, Y_val, s_val)
 
-        return score
+        return validation
 
     def _record(self, result, incremental):
         """Turn the training result into the fitted attributes, and warn."""
@@ -405,7 +405,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -419,8 +419,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. The validation set needs at least 2 rows.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -458,7 +461,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (R^2), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -664,7 +668,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -678,8 +682,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. The validation set needs at least 2 rows.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -721,7 +728,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (accuracy), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)

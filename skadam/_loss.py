@@ -122,6 +122,10 @@ class LinearLoss:
         loss_sum = self._loss_and_residual(Z, Y, sample_weight)
         return loss_sum, self._gradient(Z, X, coef, out)
 
+    def loss_sum(self, Z, Y, sample_weight=None):
+        """Return ``sum_i s_i * L_i`` for the decision values ``Z`` (kept)."""
+        return self._loss_and_residual(Z.copy(), Y, sample_weight)
+
     def objective(self, coef, X, Y, sample_weight, alpha, weight_sum=None, out=None):
         """Penalised objective and its gradient (see the module docstring).
 

@@ -227,3 +227,14 @@ def test_scaled_loss_with_a_fixed_intercept(rng):
     assert np.all(grad[:, -1] != 0)
     assert_array_equal(grad_fixed[:, -1], 0.0)
     assert_array_equal(grad_fixed[:, :-1], grad[:, :-1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_loss_sum_of_decision_values(rng, kind):
+    X, Y, s = make_problem(rng, kind)
+    loss = LinearLoss(kind)
+    coef = rng.normal(size=loss.coef_shape(Y.shape[1], X.shape[1]))
+    Z = loss.decision_function(coef, X)
+    before = Z.copy()
+    assert_allclose(loss.loss_sum(Z, Y, s), reference_loss_sum(kind, Z, Y, s))
+    assert_array_equal(Z, before)
