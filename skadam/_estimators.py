@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._adam import Adam
 from ._loss import ScaledLoss
-from ._training import Minibatches, decision_values, train
+from ._training import CHUNK_ROWS, Minibatches, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 
@@ -1076,10 +1076,7 @@ def _feature_scaling(X, s, alpha, center):
     mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
     # Squares beyond the float range are handled below, as overflow.
     with np.errstate(over="ignore", invalid="ignore"):
-        if sparse.issparse(X):
-            mean_square = np.ravel(w @ X.power(2))
-        else:  # einsum makes no temporary the size of X
-            mean_square = np.einsum("i,ij,ij->j", w, X, X)
+        mean_square = _weighted_mean_square(X, w)
         scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
     # A constant feature (up to rounding) is not centred, which would leave
     # only rounding noise; it is divided by its size, like the intercept.
@@ -1094,3 +1091,18 @@ def _feature_scaling(X, s, alpha, center):
     scale = np.maximum(scale, np.sqrt(alpha))
     scale[~(scale > 0)] = 1.0
     return mean.astype(X.dtype), scale.astype(X.dtype)
+
+
+def _weighted_mean_square(X, w):
+    """``w @ X**2`` without a temporary the size of ``X``."""
+    if not sparse.issparse(X):
+        return np.einsum("i,ij,ij->j", w, X, X)
+    if X.format == "csc":  # slices of columns are cheap
+        step = max(1, X.shape[1] // 16)
+        parts = [w @ X[:, j : j + step].power(2) for j in range(0, X.shape[1], step)]
+        return np.concatenate([np.ravel(part) for part in parts])
+    X = X.tocsr()
+    total = np.zeros(X.shape[1])
+    for lo in range(0, X.shape[0], CHUNK_ROWS):
+        total += np.ravel(w[lo : lo + CHUNK_ROWS] @ X[lo : lo + CHUNK_ROWS].power(2))
+    return total

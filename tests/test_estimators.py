@@ -769,6 +769,20 @@ def test_fit_allocates_little_beyond_x():
     assert peak <= 0.1 * X.nbytes
 
 
+def test_sparse_fit_allocates_little_beyond_x():
+    X = sparse.random(50_000, 200, density=0.05, format="csr", random_state=0)
+    y = (X[:, 0].toarray().ravel() > 0.5).astype(int)
+    x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
+    model = AdamLogisticClassifier(max_iter=2, random_state=0)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak <= 0.6 * x_bytes  # the feature statistics are taken in chunks
+
+
 @pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
 def test_optimum_without_intercept(Estimator):
     X, y = load("iris")
