@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._adam import Adam
 from ._loss import ScaledLoss
-from ._training import Minibatches, decision_values, train
+from ._training import CHUNK_ROWS, Minibatches, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 
@@ -159,13 +159,14 @@ class _AdamLinearModel(BaseEstimator):
         Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
         if not keep:
             self._start(X, Y, s, incremental)
-        elif X.dtype != self._coef.dtype:
-            X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
+        else:
+            # New data may need another intercept.
+            self._loss.fixed_intercept = False
+            if X.dtype != self._coef.dtype:
+                X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
         batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
-        scorer = (
-            None if val_rows is None else self._validation_scorer(X, Y, s, val_rows)
-        )
+        validation = None if val_rows is None else self._validation(X, Y, s, val_rows)
         result = train(
             self._loss,
             self._make_adam(),  # hyperparameters may change between warm fits
@@ -179,7 +180,7 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            validation_score=scorer,
+            validation=validation,
             verbose=self.verbose,
         )
         self._record(result, incremental)
@@ -212,17 +213,25 @@ class _AdamLinearModel(BaseEstimator):
     def _start(self, X, Y, s, incremental):
         """Fresh coefficients, Adam state and random stream (a cold start).
 
-        ``fit`` trains the coefficients of the features divided by their root
-        mean square (see :class:`~skadam._loss.ScaledLoss`); ``partial_fit``
-        those of the raw features, as its first batch need not represent the
-        data.
+        ``fit`` trains the coefficients of the standardised features (see
+        :class:`~skadam._loss.ScaledLoss`); ``partial_fit`` those of the raw
+        features, as its first batch need not represent the data.
         """
-        scale = (
-            np.ones(X.shape[1], X.dtype)
-            if incremental
-            else _feature_scaling(X, s, self.alpha)
+        if incremental:
+            mean, scale = np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
+        else:
+            mean, scale = _feature_scaling(X, s, self.alpha, self.fit_intercept)
+        # For centred features and targets the optimal intercept (in these
+        # coordinates) is 0 whatever the weights: holding it there spares Adam
+        # the rounding noise of its near-zero gradient, which its normalised
+        # steps would amplify. Not when some rows are held out for validation.
+        hold = (
+            self._loss_kind == "squared"
+            and self.fit_intercept
+            and not incremental
+            and not self.early_stopping
         )
-        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale)
+        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
         self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
@@ -267,20 +276,22 @@ class _AdamLinearModel(BaseEstimator):
             )
         return np.sort(rows), np.sort(val_rows)
 
-    def _validation_scorer(self, X, Y, s, rows):
+    def _validation(self, X, Y, s, rows):
+        """The validation loss (monitored) and score (recorded) of ``coef``."""
         Y_val, s_val = Y[rows], s[rows]
         if not np.any(s_val):
             raise ValueError(
                 "The sample weights of the validation set are all zero; use "
                 "another random_state or validation_fraction."
             )
+        weight_sum = s_val.sum()
 
-        def score(coef):
-            return self._score_decisions(
-                decision_values(self._loss, coef, X, rows), Y_val, s_val
-            )
+        def validation(coef):
+            Z = decision_values(self._loss, coef, X, rows)
+            loss = self._loss.loss_sum(Z, Y_val, s_val) / weight_sum
+            return loss, self._score_decisions(Z, Y_val, s_val)
 
-        return score
+        return validation
 
     def _record(self, result, incremental):
         """Turn the training result into the fitted attributes, and warn."""
@@ -375,8 +386,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size, for the coefficients of the rescaled features
-        (see Notes).
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -394,7 +405,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -408,8 +419,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. The validation set needs at least 2 rows.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -447,7 +461,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (R^2), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -473,18 +488,18 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     with a training objective more than 1% above the best constant model's
     (``coef_ = 0``) warns too.
 
-    ``fit`` runs Adam on the coefficients of the features divided by their
-    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
-    of variables (``coef_`` is always for the raw features, and the optimum
-    is the same), which makes the coefficients Adam sees about 1 in size
-    whatever the units of ``X``, so that a feature in millimetres and one in
-    kilometres train alike. Only the penalty depends on the units, as in
-    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
-    (its first batch need not represent the data): scale the features first.
-    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
-    Features with a large offset compared with their spread (calendar years,
-    say) still train faster after
-    :class:`~sklearn.preprocessing.StandardScaler`.
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -634,8 +649,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size, for the coefficients of the rescaled features
-        (see Notes).
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -653,7 +668,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -667,8 +682,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. The validation set needs at least 2 rows.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -710,7 +728,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (accuracy), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -738,18 +757,18 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     with a training objective more than 1% above the best constant model's
     (``coef_ = 0``) warns too.
 
-    ``fit`` runs Adam on the coefficients of the features divided by their
-    (weighted) root mean square, floored at ``sqrt(alpha)``: an exact change
-    of variables (``coef_`` is always for the raw features, and the optimum
-    is the same), which makes the coefficients Adam sees about 1 in size
-    whatever the units of ``X``, so that a feature in millimetres and one in
-    kilometres train alike. Only the penalty depends on the units, as in
-    :class:`~sklearn.linear_model.Ridge`. ``partial_fit`` does not rescale
-    (its first batch need not represent the data): scale the features first.
-    The scales are fixed by a cold ``fit`` and kept by ``warm_start``.
-    Features with a large offset compared with their spread (calendar years,
-    say) still train faster after
-    :class:`~sklearn.preprocessing.StandardScaler`.
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -1043,21 +1062,27 @@ def _target_scaling(Y, s, fit_intercept):
     return shift.astype(Y.dtype), scale.astype(Y.dtype)
 
 
-def _feature_scaling(X, s, alpha):
-    """Weighted root mean square of each feature, at least ``sqrt(alpha)``.
+def _feature_scaling(X, s, alpha, center):
+    """Weighted mean (if centring) and scale of each feature.
 
-    In the rescaled coordinates the curvature of the loss along a
-    coefficient is at most about 1; that of the penalty is ``alpha /
-    scale**2``, which the floor keeps at most 1 too (a tinier feature is all
-    but penalised away anyway). All-zero features get a scale of 1.
+    The scale is the weighted standard deviation (root mean square without
+    centring), at least ``sqrt(alpha)``: in the rescaled coordinates the
+    curvature of the loss along a coefficient is at most about 1, and the
+    floor keeps that of the penalty, ``alpha / scale**2``, at most 1 too (a
+    tinier feature is all but penalised away anyway). No temporary the size
+    of ``X`` is made for dense ``X``.
     """
     w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
-    with np.errstate(over="ignore"):
-        if sparse.issparse(X):
-            mean_square = np.ravel(w @ X.power(2))
-        else:  # einsum makes no temporary the size of X
-            mean_square = np.einsum("i,ij,ij->j", w, X, X)
-    scale = np.sqrt(mean_square)
+    mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
+    # Squares beyond the float range are handled below, as overflow.
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean_square = _weighted_mean_square(X, w)
+        scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
+    # A constant feature (up to rounding) is not centred, which would leave
+    # only rounding noise; it is divided by its size, like the intercept.
+    constant = ~(scale > 1e-10 * np.abs(mean))
+    mean[constant] = 0.0
+    scale[constant] = np.sqrt(mean_square[constant])
     overflow = np.isinf(scale)
     if overflow.any():  # values beyond 1e154: the largest |x| is scale enough
         largest = abs(X).max(axis=0)
@@ -1065,4 +1090,19 @@ def _feature_scaling(X, s, alpha):
         scale[overflow] = largest[overflow]
     scale = np.maximum(scale, np.sqrt(alpha))
     scale[~(scale > 0)] = 1.0
-    return scale.astype(X.dtype)
+    return mean.astype(X.dtype), scale.astype(X.dtype)
+
+
+def _weighted_mean_square(X, w):
+    """``w @ X**2`` without a temporary the size of ``X``."""
+    if not sparse.issparse(X):
+        return np.einsum("i,ij,ij->j", w, X, X)
+    if X.format == "csc":  # slices of columns are cheap
+        step = max(1, X.shape[1] // 16)
+        parts = [w @ X[:, j : j + step].power(2) for j in range(0, X.shape[1], step)]
+        return np.concatenate([np.ravel(part) for part in parts])
+    X = X.tocsr()
+    total = np.zeros(X.shape[1])
+    for lo in range(0, X.shape[0], CHUNK_ROWS):
+        total += np.ravel(w[lo : lo + CHUNK_ROWS] @ X[lo : lo + CHUNK_ROWS].power(2))
+    return total
