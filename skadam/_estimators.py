@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -32,7 +33,7 @@ from sklearn.utils.validation import (
 )
 
 from ._adam import Adam
-from ._loss import LinearLoss
+from ._loss import ScaledLoss
 from ._training import Minibatches, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
@@ -141,6 +142,13 @@ class _AdamLinearModel(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=False, keep=keep)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
+        if self.early_stopping:
+            # As in scikit-learn's SGD and MLP estimators: one epoch on the
+            # given rows leaves nothing to hold out or to stop.
+            raise ValueError(
+                "partial_fit does not support early_stopping=True; set "
+                "early_stopping=False, or use fit."
+            )
         keep = hasattr(self, "adam_state_")
         return self._fit(
             X, y, sample_weight, incremental=True, keep=keep, classes=classes
@@ -148,16 +156,17 @@ class _AdamLinearModel(BaseEstimator):
 
     def _fit(self, X, y, sample_weight, *, incremental, keep, classes=None):
         X, y = self._validate_fit_data(X, y, keep)
-        Y, s = self._encode(X, y, sample_weight, keep, classes)
+        Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
         if not keep:
-            self._start(X, Y, s)
-        elif X.dtype != self._coef.dtype:
-            X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
+            self._start(X, Y, s, incremental)
+        else:
+            # New data may need another intercept.
+            self._loss.fixed_intercept = False
+            if X.dtype != self._coef.dtype:
+                X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
         batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
-        scorer = (
-            None if val_rows is None else self._validation_scorer(X, Y, s, val_rows)
-        )
+        validation = None if val_rows is None else self._validation(X, Y, s, val_rows)
         result = train(
             self._loss,
             self._make_adam(),  # hyperparameters may change between warm fits
@@ -171,10 +180,14 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            validation_score=scorer,
+            validation=validation,
             verbose=self.verbose,
         )
         self._record(result, incremental)
+        # Not after partial_fit: its batch may hold a single class, which a
+        # constant model fits perfectly.
+        if result.status != "diverged" and not incremental:
+            self._check_beats_constant(result, X, Y, s)
         return self
 
     def _validate_fit_data(self, X, y, keep):
@@ -197,9 +210,28 @@ class _AdamLinearModel(BaseEstimator):
             raise ValueError("All sample weights are zero: nothing to fit.")
         return s
 
-    def _start(self, X, Y, s):
-        """Fresh coefficients, Adam state and random stream (a cold start)."""
-        self._loss = LinearLoss(self._loss_kind, self.fit_intercept)
+    def _start(self, X, Y, s, incremental):
+        """Fresh coefficients, Adam state and random stream (a cold start).
+
+        ``fit`` trains the coefficients of the standardised features (see
+        :class:`~skadam._loss.ScaledLoss`); ``partial_fit`` those of the raw
+        features, as its first batch need not represent the data.
+        """
+        if incremental:
+            mean, scale = np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
+        else:
+            mean, scale = _feature_scaling(X, s, self.alpha, self.fit_intercept)
+        # For centred features and targets the optimal intercept (in these
+        # coordinates) is 0 whatever the weights: holding it there spares Adam
+        # the rounding noise of its near-zero gradient, which its normalised
+        # steps would amplify. Not when some rows are held out for validation.
+        hold = (
+            self._loss_kind == "squared"
+            and self.fit_intercept
+            and not incremental
+            and not self.early_stopping
+        )
+        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
         self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
         if self.fit_intercept:
             self._coef[:, -1] = self._initial_intercept(Y, s)
@@ -236,22 +268,30 @@ class _AdamLinearModel(BaseEstimator):
             random_state=self._rng,
             stratify=stratify,
         )
+        if len(val_rows) < 2:  # a score of one row is undefined (R^2) or 0/1
+            raise ValueError(
+                f"The validation set has {len(val_rows)} row; early_stopping "
+                "needs at least 2: increase validation_fraction or the number "
+                "of samples."
+            )
         return np.sort(rows), np.sort(val_rows)
 
-    def _validation_scorer(self, X, Y, s, rows):
+    def _validation(self, X, Y, s, rows):
+        """The validation loss (monitored) and score (recorded) of ``coef``."""
         Y_val, s_val = Y[rows], s[rows]
         if not np.any(s_val):
             raise ValueError(
                 "The sample weights of the validation set are all zero; use "
                 "another random_state or validation_fraction."
             )
+        weight_sum = s_val.sum()
 
-        def score(coef):
-            return self._score_decisions(
-                decision_values(self._loss, coef, X, rows), Y_val, s_val
-            )
+        def validation(coef):
+            Z = decision_values(self._loss, coef, X, rows)
+            loss = self._loss.loss_sum(Z, Y_val, s_val) / weight_sum
+            return loss, self._score_decisions(Z, Y_val, s_val)
 
-        return score
+        return validation
 
     def _record(self, result, incremental):
         """Turn the training result into the fitted attributes, and warn."""
@@ -280,9 +320,35 @@ class _AdamLinearModel(BaseEstimator):
                 stacklevel=3,
             )
 
+    def _check_beats_constant(self, result, X, Y, s):
+        """Warn when the fit is worse than the best constant model (W = 0).
+
+        Worse means a training objective more than 1% above. This happens
+        when Adam's steps are far too large for the scale of the
+        coefficients (unscaled features, a huge learning_rate): the objective
+        jumps up and the run stops for lack of improvement.
+        """
+        # A margin, as with uninformative features the optimum is only a hair
+        # below the constant model and minibatch noise can cross it.
+        constant = self._constant_objective(Y, s)
+        limit = 1.01 * constant + 1e-6
+        if not result.loss_curve[-1] > limit:  # cheap test before the exact one
+            return
+        final, _ = self._loss.objective(self._coef_average, X, Y, s, self.alpha)
+        if final > limit:
+            warnings.warn(
+                f"The fitted model's training objective ({final:.4g}) is worse "
+                f"than the best constant model's ({constant:.4g}): Adam's steps "
+                "are too large for the scale of the features. Standardise X "
+                "(e.g. StandardScaler in a Pipeline) or lower the learning_rate "
+                f"(got {self.learning_rate}).",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
     def _set_coef_attributes(self):
         """Set ``coef_`` and ``intercept_`` from the packed coefficients."""
-        W, b = self._loss.split(self._coef_average)
+        W, b = self._loss.split(self._loss.raw(self._coef_average))
         b = np.zeros(W.shape[0], W.dtype) if b is None else b
         self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
 
@@ -320,7 +386,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size.
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -338,7 +405,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -352,23 +419,32 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. Ignored by ``partial_fit``.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
+        Not supported by ``partial_fit``, which raises a ``ValueError`` (as
+        scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
         and Adam state (moments and step count) and random stream.
+        The features (and ``n_features_in_``) and the number of outputs
+        must not change: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
 
     Attributes
     ----------
     coef_ : ndarray of shape (n_features,) or (n_outputs, n_features)
-        Coefficients; 1-D when ``y`` is 1-D, as in
-        :class:`~sklearn.linear_model.Ridge`.
+        Coefficients; 1-D for a single output, including a ``y`` of shape
+        ``(n_samples, 1)``, as in :class:`~sklearn.linear_model.Ridge`.
     intercept_ : float or ndarray of shape (n_outputs,)
-        Intercept (0 when ``fit_intercept=False``).
+        Intercept (0 when ``fit_intercept=False``); a float when ``y`` is
+        1-D, an array of shape ``(1,)`` when it is a column (as in
+        :class:`~sklearn.linear_model.Ridge`).
     n_iter_ : int
         Number of epochs run (summed over ``warm_start`` fits and
         ``partial_fit`` calls).
@@ -385,7 +461,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (R^2), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -407,15 +484,28 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     epoch, which removes most of the minibatch noise; under full batch this
     is the last iterate. A run whose objective becomes non-finite (a far too
     large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
-    coefficients of the start of that epoch, never NaN.
+    coefficients of the start of that epoch, never NaN; a ``fit`` that ends
+    with a training objective more than 1% above the best constant model's
+    (``coef_ = 0``) warns too.
 
-    The defaults are chosen for features on a unit scale (for example after
-    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
-    0.01 (ten times Adam's usual value: the objective is convex and the
-    problem well scaled), full batch on small data (deterministic, it
-    reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and scikit-learn's
-    stopping rule with ``tol=1e-4`` (as in
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+
+    The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
+    the objective is convex and the coefficients on a unit scale), full
+    batch on small data (deterministic, it reaches the exact optimum, and
+    integer weights equal repetitions exactly), minibatches of 512 rows on
+    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy).
@@ -490,12 +580,13 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Returns
         -------
         y_pred : ndarray of shape (n_samples,) or (n_samples, n_outputs)
-            Predictions, shaped like the training targets.
+            Predictions; 1-D for a single output, whether ``y`` was 1-D or a
+            column, as in :class:`~sklearn.linear_model.Ridge`.
         """
         Z = self._decision(X)
-        return Z.ravel() if self._y_1d else Z
+        return Z.ravel() if Z.shape[1] == 1 else Z
 
-    def _encode(self, X, y, sample_weight, keep, classes):
+    def _encode(self, X, y, sample_weight, keep, classes, incremental):
         s = self._sample_weight(X, sample_weight)
         y_1d = y.ndim == 1
         Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
@@ -514,6 +605,13 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         # The targets are centred with the weighted mean: 0 is optimal at W=0.
         return 0.0
 
+    def _constant_objective(self, Y, s):
+        # Half the weighted variance of each output (mean square without
+        # intercept), as the constant model predicts the weighted mean.
+        w = s / s.sum()
+        R = Y - w @ Y if self.fit_intercept else Y
+        return 0.5 * float(w @ np.einsum("ij,ij->i", R, R))
+
     def _score_decisions(self, Z, Y, s):
         # R^2 is unchanged by the per-output affine scaling of the targets.
         return r2_score(Y, Z, sample_weight=s)
@@ -521,8 +619,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     def _unpack(self, W, b):
         W *= self._y_scale[:, None]
         b = b * self._y_scale + self._y_shift
-        if self._y_1d:
-            return W[0], b[0]
+        # Shapes as in Ridge: coef_ is 1-D for a single output, also when y
+        # is a column; intercept_ is a scalar only for a 1-D y.
+        if W.shape[0] == 1:
+            return W[0], b[0] if self._y_1d else b
         return W, b
 
 
@@ -549,7 +649,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
-        Adam's step size.
+        Adam's step size, for the coefficients of the standardised
+        features (see Notes).
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -567,7 +668,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
         The run has converged when the training objective (or, with
-        ``early_stopping``, the validation score) has not improved by at
+        ``early_stopping``, the validation loss) has not improved by at
         least ``tol`` for ``n_iter_no_change`` epochs in a row. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
@@ -581,13 +682,20 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Hold out ``validation_fraction`` of the training rows, drawn with
         :func:`~sklearn.model_selection.train_test_split` on the row indices
         with ``random_state`` (stratified for the classifier), monitor the
-        score on them after each epoch, and restore the coefficients of the
-        best epoch at the end. Ignored by ``partial_fit``.
+        loss on them after each epoch (the mean log-loss or squared error,
+        which unlike accuracy changes with every step), stop after
+        ``n_iter_no_change`` epochs without an improvement of ``tol``, and
+        restore the coefficients of the epoch with the lowest validation
+        loss. The validation set needs at least 2 rows.
+        Not supported by ``partial_fit``, which raises a ``ValueError`` (as
+        scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
         and Adam state (moments and step count) and random stream.
+        The features (and ``n_features_in_``) must not change, nor the set
+        of classes in ``y``: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
     class_weight : dict, "balanced" or None, default=None
@@ -620,7 +728,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Score on the held-out rows after each epoch (accuracy), with
         ``early_stopping``; None otherwise.
     best_validation_score_ : float or None
-        Best of ``validation_scores_``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -644,15 +753,28 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     epoch, which removes most of the minibatch noise; under full batch this
     is the last iterate. A run whose objective becomes non-finite (a far too
     large ``learning_rate``) stops with a ``ConvergenceWarning`` and the
-    coefficients of the start of that epoch, never NaN.
+    coefficients of the start of that epoch, never NaN; a ``fit`` that ends
+    with a training objective more than 1% above the best constant model's
+    (``coef_ = 0``) warns too.
 
-    The defaults are chosen for features on a unit scale (for example after
-    :class:`~sklearn.preprocessing.StandardScaler`): a ``learning_rate`` of
-    0.01 (ten times Adam's usual value: the objective is convex and the
-    problem well scaled), full batch on small data (deterministic, it
-    reaches the exact optimum, and integer weights equal repetitions
-    exactly), minibatches of 512 rows on large data, and scikit-learn's
-    stopping rule with ``tol=1e-4`` (as in
+    ``fit`` runs Adam on the coefficients of the standardised features
+    (minus their weighted mean when there is an intercept, divided by their
+    weighted standard deviation floored at ``sqrt(alpha)``), without ever
+    forming them: an exact change of variables (``coef_`` is always for the
+    raw features, and the optimum is the same) that makes the coefficients
+    Adam sees about 1 in size whatever the units and offsets of ``X``, so
+    that millimetres, kilometres and calendar years train alike. Only the
+    penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    ``partial_fit`` does not standardise (its first batch need not represent
+    the data): scale the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+
+    The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
+    the objective is convex and the coefficients on a unit scale), full
+    batch on small data (deterministic, it reaches the exact optimum, and
+    integer weights equal repetitions exactly), minibatches of 512 rows on
+    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy). The intercepts start
@@ -746,7 +868,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             Class labels.
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, and ``y`` must only
-            contain these.
+            contain these. Later calls may omit it, or pass the same classes
+            (in any order); other classes raise a ``ValueError``.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
 
@@ -838,9 +961,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             return -np.logaddexp(0, np.column_stack([Z, -Z]))
         return log_softmax(Z, axis=1)
 
-    def _encode(self, X, y, sample_weight, keep, classes):
+    def _encode(self, X, y, sample_weight, keep, classes, incremental):
         check_classification_targets(y)
-        if not keep:
+        if keep:
+            self._check_same_classes(y, classes, incremental)
+        else:
             self.classes_ = np.unique(y if classes is None else classes)
             if len(self.classes_) < 2:
                 raise ValueError(
@@ -867,6 +992,20 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             return (index == 1).astype(X.dtype)[:, None], s
         return (index[:, None] == np.arange(K)).astype(X.dtype), s
 
+    def _check_same_classes(self, y, classes, incremental):
+        """A continued fit keeps ``classes_`` (and the shape of ``coef_``)."""
+        if incremental:  # partial_fit: y may hold a subset of the classes
+            new = None if classes is None else np.unique(classes)
+            what = f"classes={np.asarray(classes).tolist()}"
+        else:  # warm_start fit: y must hold the same classes
+            new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
+        if new is not None and not np.array_equal(new, self.classes_):
+            raise ValueError(
+                f"{what}, but the fitted model has classes_ "
+                f"{self.classes_.tolist()}, which a continued fit keeps; use "
+                "warm_start=False (or a new estimator) to fit other classes."
+            )
+
     def _initial_intercept(self, Y, s):
         # The intercept that is optimal while W = 0: the log class priors.
         prior = (s @ Y) / s.sum()
@@ -876,6 +1015,17 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         if Y.shape[1] == 1:
             return log_prior[1] - log_prior[0]
         return log_prior - log_prior.mean()
+
+    def _constant_objective(self, Y, s):
+        # The entropy of the weighted class priors (log(n_classes) without
+        # intercept, as the constant model then predicts uniform probabilities).
+        if not self.fit_intercept:
+            return float(np.log(len(self.classes_)))
+        prior = (s @ Y) / s.sum()
+        if Y.shape[1] == 1:
+            prior = np.array([1 - prior[0], prior[0]])
+        prior = prior[prior > 0]
+        return float(-np.dot(prior, np.log(prior)))
 
     def _score_decisions(self, Z, Y, s):
         if Y.shape[1] == 1:
@@ -898,6 +1048,49 @@ def _target_scaling(Y, s, fit_intercept):
     """
     w = s / s.sum()
     shift = w @ Y if fit_intercept else np.zeros(Y.shape[1], Y.dtype)
-    scale = np.sqrt(w @ (Y - shift) ** 2)
-    scale[~(scale > 0)] = 1.0
+    R = Y - shift
+    largest = np.abs(R).max(axis=0)  # divided out first: squares may overflow
+    largest[~(largest > 0)] = 1.0
+    scale = largest * np.sqrt(w @ (R / largest) ** 2)
+    # A constant output (up to the rounding of its mean) is not rescaled, and
+    # is shifted by its value itself: a residual of rounding errors would
+    # send Adam, whose steps do not shrink with the gradient, off the optimum.
+    constant = ~(scale > 1e-10 * np.abs(shift))
+    scale[constant] = 1.0
+    if fit_intercept:
+        shift[constant] = Y[np.argmax(s), constant]
     return shift.astype(Y.dtype), scale.astype(Y.dtype)
+
+
+def _feature_scaling(X, s, alpha, center):
+    """Weighted mean (if centring) and scale of each feature.
+
+    The scale is the weighted standard deviation (root mean square without
+    centring), at least ``sqrt(alpha)``: in the rescaled coordinates the
+    curvature of the loss along a coefficient is at most about 1, and the
+    floor keeps that of the penalty, ``alpha / scale**2``, at most 1 too (a
+    tinier feature is all but penalised away anyway). No temporary the size
+    of ``X`` is made for dense ``X``.
+    """
+    w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
+    mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
+    # Squares beyond the float range are handled below, as overflow.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if sparse.issparse(X):
+            mean_square = np.ravel(w @ X.power(2))
+        else:  # einsum makes no temporary the size of X
+            mean_square = np.einsum("i,ij,ij->j", w, X, X)
+        scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
+    # A constant feature (up to rounding) is not centred, which would leave
+    # only rounding noise; it is divided by its size, like the intercept.
+    constant = ~(scale > 1e-10 * np.abs(mean))
+    mean[constant] = 0.0
+    scale[constant] = np.sqrt(mean_square[constant])
+    overflow = np.isinf(scale)
+    if overflow.any():  # values beyond 1e154: the largest |x| is scale enough
+        largest = abs(X).max(axis=0)
+        largest = largest.toarray().ravel() if sparse.issparse(largest) else largest
+        scale[overflow] = largest[overflow]
+    scale = np.maximum(scale, np.sqrt(alpha))
+    scale[~(scale > 0)] = 1.0
+    return mean.astype(X.dtype), scale.astype(X.dtype)

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import sparse
 from scipy.special import expit
 
-__all__ = ["LinearLoss"]
+__all__ = ["LinearLoss", "ScaledLoss"]
 
 _KINDS = ("squared", "binary_logistic", "multinomial")
 
@@ -121,6 +121,10 @@ class LinearLoss:
         Z = self.decision_function(coef, X)
         loss_sum = self._loss_and_residual(Z, Y, sample_weight)
         return loss_sum, self._gradient(Z, X, coef, out)
+
+    def loss_sum(self, Z, Y, sample_weight=None):
+        """Return ``sum_i s_i * L_i`` for the decision values ``Z`` (kept)."""
+        return self._loss_and_residual(Z.copy(), Y, sample_weight)
 
     def objective(self, coef, X, Y, sample_weight, alpha, weight_sum=None, out=None):
         """Penalised objective and its gradient (see the module docstring).
@@ -212,3 +216,89 @@ def _log_softmax_in_place(Z):
     """
     Z -= Z.max(axis=1)[:, None]
     Z -= np.log(np.exp(Z).sum(axis=1))[:, None]
+
+
+class ScaledLoss(LinearLoss):
+    """:class:`LinearLoss` on the coefficients of standardised features.
+
+    The packed ``coef`` holds the coefficients of the model on the features
+    ``(X - mean) / scale``: ``W' = W * scale`` (columnwise) and
+    ``b' = b + W @ mean``. ``X - mean`` is never formed (sparse ``X`` stays
+    sparse). The loss, the objective (penalty on the raw ``W``) and the
+    decision values are those of the raw coefficients :meth:`raw` returns: an
+    exact change of variables, so the optimum is the same. What changes is
+    the size of the coefficients an optimiser sees, about 1 whatever the
+    units and offsets of ``X``: the size at which Adam's steps of about
+    ``learning_rate`` are meaningful.
+
+    Parameters
+    ----------
+    kind, fit_intercept
+        As in :class:`LinearLoss`.
+    scale : ndarray of shape (n_features,)
+        Positive feature scales.
+    mean : ndarray of shape (n_features,), optional
+        Feature means (zeros by default); nonzero only with an intercept,
+        which absorbs the shift.
+    fixed_intercept : bool, default=False
+        Report a zero gradient for ``b'``, so that Adam leaves it where it
+        is (for the squared loss on centred features and targets its optimum
+        is 0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._loss import LinearLoss, ScaledLoss
+    >>> X = np.array([[100.0, 1.0], [300.0, 0.0], [200.0, 1.0]])
+    >>> Y = np.array([[1.0], [0.0], [1.0]])
+    >>> mean, scale = np.array([200.0, 0.0]), np.array([100.0, 1.0])
+    >>> loss = ScaledLoss("squared", True, scale, mean)
+    >>> coef = np.array([[0.5, -1.0, 2.0]])
+    >>> loss.raw(coef).tolist()
+    [[0.005, -1.0, 1.0]]
+    >>> value = loss.objective(coef, X, Y, None, alpha=0.1)[0]
+    >>> raw_value = LinearLoss("squared").objective(loss.raw(coef), X, Y, None, 0.1)[0]
+    >>> bool(np.isclose(value, raw_value))
+    True
+    """
+
+    def __init__(self, kind, fit_intercept, scale, mean=None, fixed_intercept=False):
+        super().__init__(kind, fit_intercept)
+        self.scale = scale
+        self.mean = np.zeros_like(scale) if mean is None else mean
+        self.fixed_intercept = fixed_intercept
+
+    def raw(self, coef):
+        """Return the coefficients for the raw features, packed like ``coef``."""
+        raw = coef.copy()
+        W, b = self.split(raw)
+        W /= self.scale
+        if b is not None:
+            b -= W @ self.mean
+        return raw
+
+    def decision_function(self, coef, X):
+        """Return the decision values ``Z = X @ W.T + b`` of the raw model."""
+        return super().decision_function(self.raw(coef), X)
+
+    def weighted_sums(self, coef, X, Y, sample_weight=None, out=None):
+        """As :meth:`LinearLoss.weighted_sums`; the gradient is in ``coef``'s terms."""
+        loss_sum, grad = super().weighted_sums(coef, X, Y, sample_weight, out=out)
+        gW, gb = self.split(grad)  # chain rule through W' / scale, b' - W @ mean
+        if gb is not None:
+            gW -= np.outer(gb, self.mean)
+            if self.fixed_intercept:
+                gb[...] = 0
+        gW /= self.scale
+        return loss_sum, grad
+
+    def penalise(self, coef, grad, alpha, weight_sum):
+        """As :meth:`LinearLoss.penalise`, with the penalty on the raw ``W``."""
+        grad /= weight_sum
+        if alpha:
+            self.split(grad)[0][...] += alpha * self.split(coef)[0] / self.scale**2
+        return self.penalty(coef, alpha)
+
+    def penalty(self, coef, alpha):
+        """Return ``(alpha / 2) * ||W||_F^2`` of the raw ``W``."""
+        return super().penalty(self.raw(coef), alpha)

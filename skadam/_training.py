@@ -9,10 +9,10 @@ whole; a batch larger than :data:`CHUNK_ROWS` rows is processed in chunks whose
 gradient sums are added up.
 
 Stopping follows scikit-learn's SGD and MLP estimators: after each epoch the
-monitored value (the training objective, or a validation score when one is
+monitored loss (the training objective, or a validation loss when one is
 given) is compared with the best so far; after ``n_iter_no_change`` epochs in
 a row without an improvement of at least ``tol`` the run has converged.  With
-a validation score the best coefficients are restored at the end.
+a validation loss the best coefficients are restored at the end.
 
 A run that produces a non-finite loss or gradient stops at once and goes back
 to the coefficients at the start of that epoch, the last ones with a finite
@@ -22,6 +22,7 @@ NaN or infinite coefficients behind.
 
 import contextlib
 import math
+import threading
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -144,26 +145,31 @@ class TrainResult:
     loss_curve : list of float
         Training objective of each epoch (minibatch losses accumulated
         during the epoch, plus the penalty at the end of the epoch).
-    validation_scores : list of float
-        Validation score after each epoch (empty without validation).
+    validation_losses, validation_scores : list of float
+        Validation loss and score after each epoch (empty without
+        validation).
     best_validation_score : float or None
-        Best of ``validation_scores``; its coefficients are restored.
+        Score of the epoch with the lowest validation loss, whose
+        coefficients are restored.
     """
 
     status: str
     n_epochs: int = 0
     loss_curve: list = field(default_factory=list)
+    validation_losses: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     best_validation_score: float | None = None
 
-    def record(self, epoch_loss, validation_score, coef):
-        """Append one epoch; return the monitored value (score or loss)."""
+    def record(self, epoch_loss, validation, coef):
+        """Append one epoch; return the monitored loss (validation or training)."""
         self.n_epochs += 1
         self.loss_curve.append(epoch_loss)
-        if validation_score is None:
+        if validation is None:
             return epoch_loss
-        self.validation_scores.append(validation_score(coef))
-        return self.validation_scores[-1]
+        loss, score = validation(coef)
+        self.validation_losses.append(loss)
+        self.validation_scores.append(score)
+        return loss
 
     def describe_last(self):
         """One line on the last epoch, for ``verbose``."""
@@ -176,21 +182,19 @@ class TrainResult:
 class _Stopping:
     """The no-improvement counter of scikit-learn's SGD and MLP estimators."""
 
-    def __init__(self, tol, n_iter_no_change, higher_is_better):
+    def __init__(self, tol, n_iter_no_change):
         self.tol, self.patience = tol, n_iter_no_change
-        self.sign = 1.0 if higher_is_better else -1.0
-        self.best = -math.inf
+        self.best = math.inf
         self.count = 0
 
-    def update(self, value):
-        """Record ``value``; return ``(is_new_best, should_stop)``."""
-        value = self.sign * value
-        if self.tol is not None and value < self.best + self.tol:
+    def update(self, loss):
+        """Record ``loss``; return ``(is_new_best, should_stop)``."""
+        if self.tol is not None and loss > self.best - self.tol:
             self.count += 1
         else:
             self.count = 0
-        is_best = value > self.best
-        self.best = max(self.best, value)
+        is_best = loss < self.best
+        self.best = min(self.best, loss)
         return is_best, self.tol is not None and self.count >= self.patience
 
 
@@ -208,7 +212,7 @@ def train(
     rng=None,
     tol=None,
     n_iter_no_change=10,
-    validation_score=None,
+    validation=None,
     verbose=0,
 ):
     """Run Adam epochs on ``loss``'s penalised objective, updating ``coef``.
@@ -241,13 +245,16 @@ def train(
         Random generator for shuffling; it advances, so a later call
         continues the same random stream.
     tol : float or None, default=None
-        Minimum improvement of the monitored value; None never stops early.
+        Minimum improvement of the monitored loss; None never stops early.
     n_iter_no_change : int, default=10
         Epochs without improvement after which the run has converged.
-    validation_score : callable, optional
-        ``validation_score(coef) -> float``, higher is better. When given it
-        is monitored instead of the training objective and the best
-        coefficients are restored at the end.
+    validation : callable, optional
+        ``validation(coef) -> (loss, score)`` on held-out rows. When given,
+        the loss (lower is better) is monitored instead of the training
+        objective, and the coefficients with the lowest one are restored at
+        the end; the score is only recorded. A loss, unlike a score such as
+        accuracy, changes with every step, so that ``n_iter_no_change``
+        epochs without progress mean the same thing for any batch size.
     verbose : int, default=0
         Print one line per epoch when positive.
 
@@ -276,7 +283,7 @@ def train(
     epochs = _Epochs(loss, adam, coef, state, batches, alpha)
     output = coef if average is None else average
     result = TrainResult(status="max_iter")
-    stopping = _Stopping(tol, n_iter_no_change, validation_score is not None)
+    stopping = _Stopping(tol, n_iter_no_change)
     best = None
     # Overflow is detected (and reported) through the non-finite loss.
     with np.errstate(over="ignore", invalid="ignore"), _blas_threads(batches, coef):
@@ -286,9 +293,9 @@ def train(
                 result.status = "diverged"
                 _log(verbose, f"Epoch {result.n_epochs + 1}: diverged, stopping.")
                 break
-            monitored = result.record(epoch_loss, validation_score, output)
+            monitored = result.record(epoch_loss, validation, output)
             is_best, stop = stopping.update(monitored)
-            if is_best and validation_score is not None:
+            if is_best and validation is not None:
                 best = output.copy()
             _log(verbose, result.describe_last())
             if stop:
@@ -296,7 +303,8 @@ def train(
                 break
     if best is not None:
         output[...] = best
-        result.best_validation_score = max(result.validation_scores)
+        epoch = int(np.argmin(result.validation_losses))
+        result.best_validation_score = result.validation_scores[epoch]
     return result
 
 
@@ -357,8 +365,15 @@ class _Epochs:
 
 
 def _blas_threads(batches, coef):
-    """One BLAS thread for small minibatches (see SINGLE_THREAD_WORK)."""
+    """One BLAS thread for small minibatches (see SINGLE_THREAD_WORK).
+
+    Only in the main thread: the limit is global state that fits running at
+    once in other threads (joblib's threading backend) would set and restore
+    in an interleaved order, leaving BLAS limited after they all finish.
+    """
     global _controller
+    if threading.current_thread() is not threading.main_thread():
+        return contextlib.nullcontext()
     rows = min(batches.batch_size, CHUNK_ROWS)
     if batches.rows is None and batches.batch_size == batches.n_rows:
         rows = batches.n_rows

@@ -2,13 +2,13 @@ import warnings
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from scipy.optimize import check_grad
 from scipy.special import expit, softmax
 from sklearn.metrics import log_loss
 
-from skadam._loss import LinearLoss
+from skadam._loss import LinearLoss, ScaledLoss
 
 KINDS = ["squared", "binary_logistic", "multinomial"]
 N_OUTPUTS = {"squared": 2, "binary_logistic": 1, "multinomial": 3}
@@ -179,3 +179,62 @@ def test_inputs_are_not_modified(rng):
 def test_unknown_kind_is_rejected():
     with pytest.raises(ValueError, match="kind must be one of"):
         LinearLoss("hinge")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_scaled_loss_is_the_raw_loss_in_other_coordinates(rng, kind, fit_intercept):
+    X, Y, s = make_problem(rng, kind)
+    d = X.shape[1]
+    X = X + rng.uniform(-50, 50, size=d)  # offsets, taken out by mean
+    scale = 10.0 ** rng.uniform(-2, 3, size=d)
+    mean = X.mean(axis=0) if fit_intercept else np.zeros(d)
+    scaled = ScaledLoss(kind, fit_intercept, scale, mean)
+    shape = scaled.coef_shape(Y.shape[1], d)
+    coef = rng.normal(size=shape)
+    # The raw coefficients, by the formulas of the docstring.
+    raw = coef.copy()
+    raw[:, :d] /= scale
+    if fit_intercept:
+        raw[:, -1] -= raw[:, :d] @ mean
+    assert_allclose(scaled.raw(coef), raw, rtol=1e-12)
+    # The same objective and decision values as the raw coefficients on the
+    # raw loss; the gradient with respect to the standardised coefficients.
+    raw_loss = LinearLoss(kind, fit_intercept)
+    value, _ = scaled.objective(coef, X, Y, s, 0.3)
+    assert_allclose(value, raw_loss.objective(raw, X, Y, s, 0.3)[0], rtol=1e-10)
+    Z = raw_loss.decision_function(raw, X)
+    assert_allclose(scaled.decision_function(coef, X), Z, rtol=1e-10, atol=1e-10)
+
+    def fun(c):
+        return scaled.objective(c.reshape(shape), X, Y, s, 0.3)[0]
+
+    def jac(c):
+        return scaled.objective(c.reshape(shape), X, Y, s, 0.3)[1].ravel()
+
+    grad_norm = np.linalg.norm(jac(coef.ravel()))
+    assert check_grad(fun, jac, coef.ravel()) < 1e-6 * grad_norm
+
+
+def test_scaled_loss_with_a_fixed_intercept(rng):
+    X, Y, s = make_problem(rng, "squared")
+    scale, mean = X.std(axis=0), X.mean(axis=0)
+    coef = rng.normal(size=(Y.shape[1], X.shape[1] + 1))
+    free = ScaledLoss("squared", True, scale, mean)
+    fixed = ScaledLoss("squared", True, scale, mean, fixed_intercept=True)
+    _, grad = free.objective(coef, X, Y, s, 0.3)
+    _, grad_fixed = fixed.objective(coef, X, Y, s, 0.3)
+    assert np.all(grad[:, -1] != 0)
+    assert_array_equal(grad_fixed[:, -1], 0.0)
+    assert_array_equal(grad_fixed[:, :-1], grad[:, :-1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_loss_sum_of_decision_values(rng, kind):
+    X, Y, s = make_problem(rng, kind)
+    loss = LinearLoss(kind)
+    coef = rng.normal(size=loss.coef_shape(Y.shape[1], X.shape[1]))
+    Z = loss.decision_function(coef, X)
+    before = Z.copy()
+    assert_allclose(loss.loss_sum(Z, Y, s), reference_loss_sum(kind, Z, Y, s))
+    assert_array_equal(Z, before)

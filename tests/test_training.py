@@ -157,15 +157,15 @@ def test_stopping_after_n_iter_no_change_epochs(problem):
     assert curve[-5] <= np.minimum.accumulate(curve)[-6] - 1e-3
 
 
-def test_validation_score_restores_the_best_coefficients(problem):
+def test_validation_loss_restores_the_best_coefficients(problem):
     X, Y, s = problem
     coef = np.zeros((1, 4))
-    scores = iter([0.5, 0.9, 0.7, 0.6, 0.8, 0.6])
+    losses = iter([0.5, 0.1, 0.3, 0.4, 0.2, 0.4])
     seen = []
 
-    def score(c):
+    def validation(c):
         seen.append(c.copy())
-        return next(scores)
+        return next(losses), 10.0 * len(seen)  # the score is only recorded
 
     result = run(
         "binary_logistic",
@@ -176,10 +176,11 @@ def test_validation_score_restores_the_best_coefficients(problem):
         max_epochs=6,
         tol=0.0,
         n_iter_no_change=3,
-        validation_score=score,
+        validation=validation,
     )
-    assert result.validation_scores == [0.5, 0.9, 0.7, 0.6, 0.8]
-    assert result.status == "converged" and result.best_validation_score == 0.9
+    assert result.validation_losses == [0.5, 0.1, 0.3, 0.4, 0.2]
+    assert result.validation_scores == [10.0, 20.0, 30.0, 40.0, 50.0]
+    assert result.status == "converged" and result.best_validation_score == 20.0
     assert_array_equal(coef, seen[1])
 
 
@@ -203,3 +204,34 @@ def test_decision_values_in_chunks(problem, monkeypatch):
         decision_values(loss, coef, X, rows), loss.decision_function(coef, X[rows])
     )
     assert decision_values(loss, coef, X, rows[:0]).shape == (0, 3)
+
+
+def test_fits_in_threads_leave_the_blas_threads_alone(problem, monkeypatch):
+    # The one-thread BLAS limit for small problems is process-wide state:
+    # fits running at once in several threads would set and restore it in an
+    # interleaved order and leave it behind, so only the main thread sets it.
+    import contextlib
+    import threading
+
+    from joblib import Parallel, delayed
+
+    X, Y, s = problem
+    limited_in = []
+
+    class Controller:
+        def limit(self, limits, user_api):
+            limited_in.append(threading.current_thread())
+            return contextlib.nullcontext()
+
+    monkeypatch.setattr(_training, "_controller", Controller())
+
+    def fit(seed):
+        coef = np.zeros((1, 4))
+        batches = Minibatches(X, Y, s, batch_size=4)
+        rng = np.random.RandomState(seed)
+        run("binary_logistic", 0.01, coef, batches, alpha=0.0, max_epochs=3, rng=rng)
+
+    Parallel(n_jobs=2, backend="threading")(delayed(fit)(i) for i in range(4))
+    assert limited_in == []
+    fit(0)
+    assert limited_in == [threading.main_thread()]
