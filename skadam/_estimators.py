@@ -501,7 +501,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
     ``partial_fit`` does not standardise (its first batch need not represent
     the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    that scaler, the standardisation is swayed by outliers, which shrink the
+    rest of their feature's values: a
+    :class:`~sklearn.preprocessing.RobustScaler` in front helps then.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -772,7 +775,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
     ``partial_fit`` does not standardise (its first batch need not represent
     the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    that scaler, the standardisation is swayed by outliers, which shrink the
+    rest of their feature's values: a
+    :class:`~sklearn.preprocessing.RobustScaler` in front helps then.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
