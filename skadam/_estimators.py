@@ -503,8 +503,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     the data): scale the features first, e.g. with a
     :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
-    rest of their feature's values: a
-    :class:`~sklearn.preprocessing.RobustScaler` in front helps then.
+    rest of their feature's values and slow its training down: clip them,
+    or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -777,8 +777,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     the data): scale the features first, e.g. with a
     :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
-    rest of their feature's values: a
-    :class:`~sklearn.preprocessing.RobustScaler` in front helps then.
+    rest of their feature's values and slow its training down: clip them,
+    or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
