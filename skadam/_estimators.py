@@ -452,7 +452,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Number of Adam steps taken, ``adam_state_.step``.
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
-        ``partial_fit`` continue where training stopped.
+        ``partial_fit`` continue where training stopped; the moments are
+        those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
         Training objective of each epoch (the minibatch losses accumulated
         during the epoch plus the penalty at its end), on the internally
@@ -725,7 +726,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Number of Adam steps taken, ``adam_state_.step``.
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
-        ``partial_fit`` continue where training stopped.
+        ``partial_fit`` continue where training stopped; the moments are
+        those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
         Training objective of each epoch (the minibatch losses accumulated
         during the epoch plus the penalty at its end).
