@@ -36,7 +36,6 @@ adds the normalisation and the penalty.
 """
 
 import numpy as np
-from scipy import sparse
 from scipy.special import expit
 
 __all__ = ["LinearLoss", "ScaledLoss"]
@@ -162,11 +161,15 @@ class LinearLoss:
         Divides ``grad`` by ``weight_sum``, adds ``alpha * W`` to its weight
         part, and returns the penalty value ``(alpha / 2) * ||W||_F^2``.
         """
+        self.penalise_gradient(coef, grad, alpha, weight_sum)
+        return self.penalty(coef, alpha)
+
+    def penalise_gradient(self, coef, grad, alpha, weight_sum):
+        """:meth:`penalise` without the penalty value (for steps that need none)."""
         grad /= weight_sum
         if alpha:
             gW, _ = self.split(grad)
             gW += alpha * self.split(coef)[0]
-        return self.penalty(coef, alpha)
 
     def penalty(self, coef, alpha):
         """Return the penalty ``(alpha / 2) * ||W||_F^2`` (intercept excluded)."""
@@ -185,11 +188,7 @@ class LinearLoss:
             expit(Z, out=Z)
             Z -= Y
         else:
-            _log_softmax_in_place(Z)
-            # -sum_k Y_ik log p_ik equals logsumexp(Z_i) - Y_i . Z_i as the
-            # rows of Y sum to one.
-            per_row = -np.einsum("ij,ij->i", Y, Z)
-            np.exp(Z, out=Z)
+            per_row = _softmax_in_place(Z, Y)
             Z -= Y
         if s is None:
             return float(per_row.sum())
@@ -200,22 +199,31 @@ class LinearLoss:
         """Gradient of the loss sum from the weighted residual ``R``."""
         grad = np.empty_like(coef) if out is None else out
         gW, gb = self.split(grad)
-        if sparse.issparse(X):
-            gW[...] = (X.T @ R).T
-        else:
-            np.matmul(R.T, X, out=gW)
-        if gb is not None:
-            np.sum(R, axis=0, out=gb)
+        # Dense or sparse X. For dense X, BLAS runs X.T @ R (a few columns)
+        # 1.5x faster than R.T @ X.
+        gW[...] = (X.T @ R).T
+        if gb is not None:  # as a product: R.sum(axis=0) is slow on short rows
+            gb[...] = np.ones(len(R), R.dtype) @ R
         return grad
 
 
-def _log_softmax_in_place(Z):
-    """Overwrite ``Z`` with its row-wise log-softmax.
+def _softmax_in_place(Z, Y):
+    """Overwrite ``Z`` with its row-wise softmax; return ``logsumexp(Z_i) - Y_i . Z_i``.
 
-    The row maximum is subtracted first, so that ``exp`` never overflows.
+    The returned value is ``-sum_k Y_ik log p_ik`` as the rows of ``Y`` sum
+    to one. The row maximum is subtracted first, so that ``exp`` never
+    overflows and the row sums are at least 1. One ``exp`` pass, no temporary
+    of the size of ``Z``.
     """
-    Z -= Z.max(axis=1)[:, None]
-    Z -= np.log(np.exp(Z).sum(axis=1))[:, None]
+    # NumPy reduces along rows of a few elements slowly (about 3 ns per
+    # element); along the columns of the transposed copy it is 5x faster.
+    Z -= np.ascontiguousarray(Z.T).max(axis=0)[:, None]
+    per_row = -np.einsum("ij,ij->i", Y, Z)
+    np.exp(Z, out=Z)
+    row_sums = Z @ np.ones(Z.shape[1], Z.dtype)
+    Z /= row_sums[:, None]
+    per_row += np.log(row_sums)
+    return per_row
 
 
 class ScaledLoss(LinearLoss):
@@ -292,12 +300,11 @@ class ScaledLoss(LinearLoss):
         gW /= self.scale
         return loss_sum, grad
 
-    def penalise(self, coef, grad, alpha, weight_sum):
-        """As :meth:`LinearLoss.penalise`, with the penalty on the raw ``W``."""
+    def penalise_gradient(self, coef, grad, alpha, weight_sum):
+        """As :meth:`LinearLoss.penalise_gradient`; the penalty is on the raw ``W``."""
         grad /= weight_sum
         if alpha:
             self.split(grad)[0][...] += alpha * self.split(coef)[0] / self.scale**2
-        return self.penalty(coef, alpha)
 
     def penalty(self, coef, alpha):
         """Return ``(alpha / 2) * ||W||_F^2`` of the raw ``W``."""

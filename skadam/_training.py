@@ -78,7 +78,7 @@ class Minibatches:
         if not full_pass:
             X = _row_major(X)
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self._buffer = None
+        self._buffers = None
 
     def epoch(self, shuffle, rng):
         """Yield the minibatches of one epoch.
@@ -109,16 +109,23 @@ class Minibatches:
                 yield self._take(np.sort(order[lo:hi]))
 
     def _take(self, index):
-        Y, s = self.Y[index], self.sample_weight[index]
-        X = self.X
-        if isinstance(index, slice) or sparse.issparse(X):
-            return X[index], Y, s
-        buffer = self._buffer
-        if buffer is None:
+        arrays = (self.X, self.Y, self.sample_weight)
+        if isinstance(index, slice):
+            return tuple(a[index] for a in arrays)
+        if self._buffers is None:
             rows = min(self.batch_size, CHUNK_ROWS)
-            buffer = self._buffer = np.empty((rows, X.shape[1]), dtype=X.dtype)
-        # mode="clip" lets take write straight into the buffer (indices are valid).
-        return np.take(X, index, axis=0, out=buffer[: len(index)], mode="clip"), Y, s
+            self._buffers = [
+                None if sparse.issparse(a) else np.empty((rows, *a.shape[1:]), a.dtype)
+                for a in arrays
+            ]
+        # take into reused buffers is 2x faster than fancy indexing; mode="clip"
+        # lets it write straight into them (the indices are valid).
+        return tuple(
+            a[index]
+            if buffer is None
+            else np.take(a, index, axis=0, out=buffer[: len(index)], mode="clip")
+            for a, buffer in zip(arrays, self._buffers, strict=True)
+        )
 
 
 def _row_major(X):
@@ -328,7 +335,9 @@ class _Epochs:
             if not (math.isfinite(loss_sum) and np.isfinite(self.grad).all()):
                 return self._diverged(start, average)
             # The minibatch gradient is an unbiased estimate of the objective's.
-            loss.penalise(coef, self.grad, self.alpha, batches.weight_sum * share)
+            loss.penalise_gradient(
+                coef, self.grad, self.alpha, batches.weight_sum * share
+            )
             self.adam.step(coef, self.grad, self.state)
             loss_total += loss_sum
             n_steps += 1
