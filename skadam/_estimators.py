@@ -325,8 +325,9 @@ class _AdamLinearModel(BaseEstimator):
 
         Worse means a training objective more than 1% above. This happens
         when Adam's steps are far too large for the scale of the
-        coefficients (unscaled features, a huge learning_rate): the objective
-        jumps up and the run stops for lack of improvement.
+        coefficients (a huge learning_rate; unscaled features after
+        partial_fit): the objective jumps up and the run stops for lack of
+        improvement.
         """
         # A margin, as with uninformative features the optimum is only a hair
         # below the constant model and minibatch noise can cross it.
@@ -339,9 +340,9 @@ class _AdamLinearModel(BaseEstimator):
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "
                 f"than the best constant model's ({constant:.4g}): Adam's steps "
-                "are too large for the scale of the features. Standardise X "
-                "(e.g. StandardScaler in a Pipeline) or lower the learning_rate "
-                f"(got {self.learning_rate}).",
+                "are too large for the coefficients; lower the learning_rate "
+                f"(got {self.learning_rate}), or, after partial_fit, scale "
+                "the features.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
