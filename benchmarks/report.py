@@ -32,11 +32,14 @@ def _case_table(name, case):
     ]
     for contender, res in case["results"].items():
         lines += [f"   * - ``{contender}``", f"     - {res['median']:.4g}"]
-    lines += ["", f".. list-table:: {name}: ratios", "   :header-rows: 1", ""]
-    lines += ["   * - ratio", "     - value"]
-    for key, value in case["ratios"].items():
-        lines += [f"   * - ``{key}``", f"     - {value:.3g}"]
-    return [*lines, ""]
+    lines.append("")
+    if case["ratios"]:  # an empty list-table is an error in reST
+        lines += [f".. list-table:: {name}: ratios", "   :header-rows: 1", ""]
+        lines += ["   * - ratio", "     - value"]
+        for key, value in case["ratios"].items():
+            lines += [f"   * - ``{key}``", f"     - {value:.3g}"]
+        lines.append("")
+    return lines
 
 
 def _yes(met):
@@ -89,7 +92,7 @@ def _lines(ax, name, case, axis):
     ax.set_xlabel(axis)
     ax.set_ylabel(case["unit"])
     ax.legend(fontsize=7)
-    ax.set_title(f"{name}: fit time against {axis}")
+    ax.set_title(f"{name}: {case['unit']} against {axis}")
 
 
 def _paths(ax, name, case, _):

@@ -36,6 +36,7 @@ CASES = {
     "optimum": "benchmarks.case_optimum",
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
+    "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"

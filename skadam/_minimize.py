@@ -175,6 +175,11 @@ def _check_rel_step(value):
     return rel
 
 
+# From this many variables, the copies of x handed to the user's functions
+# reuse memory (see _Objective._copy); smaller ones come from NumPy's cache.
+_RECYCLE_MIN_SIZE = 4096
+
+
 class _Objective:
     """The user's ``fun``/``jac`` with ``args``, counting every call.
 
@@ -184,7 +189,7 @@ class _Objective:
 
     def __init__(self, fun, jac, args, bounds, rel_step):
         self.fun, self.args, self.nfev, self.njev = fun, args, 0, 0
-        self.bounds = bounds
+        self.bounds, self._spare = bounds, None
         combined = _combined_function(fun, jac)
         if combined is not None:
             self.combined, self.evaluate = combined, self._evaluate_combined
@@ -196,7 +201,23 @@ class _Objective:
     def value(self, x):
         # The user's functions get their own copy of x, as SciPy's methods
         # give: what they keep or modify is never an iterate or the result.
-        return self._call_fun(x.copy())
+        return self._call_fun(self._copy(x))
+
+    def _copy(self, x):
+        """A copy of ``x`` for the user, in the last copy's memory if unused.
+
+        Fresh memory for a large array costs page faults on every call (more
+        than the copy itself); the last copy is reused only when nothing but
+        this object refers to it any more.
+        """
+        if x.size < _RECYCLE_MIN_SIZE:
+            return x.copy()
+        spare, self._spare = self._spare, None
+        if spare is None or spare.shape != x.shape or not _unshared(spare):
+            spare = np.empty_like(x)
+        np.copyto(spare, x)
+        self._spare = spare
+        return spare
 
     def _call_fun(self, x):
         self.nfev += 1
@@ -204,13 +225,13 @@ class _Objective:
 
     def _evaluate_jac(self, x, need_f):
         self.njev += 1
-        g = _gradient(self.jac(x.copy(), *self.args), x)
+        g = _gradient(self.jac(self._copy(x), *self.args), x)
         return (self.value(x) if need_f else None), g
 
     def _evaluate_combined(self, x, need_f):
         self.nfev += 1
         self.njev += 1
-        out = self.combined(x.copy(), *self.args)
+        out = self.combined(self._copy(x), *self.args)
         try:
             f, g = out
         except (TypeError, ValueError):
@@ -569,24 +590,17 @@ def _run(objective, x, adam, stopper, return_best):
 def _unshared(a):
     """Whether ``a`` is referred to by one variable of the caller and nothing else.
 
-    The count CPython reports then (that variable, this parameter, the
-    argument of getrefcount) differs between versions, so it is measured once
-    by :func:`_sole_reference`, with the same frame shape.
+    ``a`` is then counted three times (that variable, this parameter, the
+    argument of getrefcount), one more than a new object held by one local
+    variable. Comparing with such a probe, at the same moment and in the same
+    frame, keeps the test right whatever the CPython version counts or a
+    tracer holds. Without sys.getrefcount (other interpreters) nothing is
+    reused.
     """
-    return sys.getrefcount(a) <= _SOLE_REFERENCE
-
-
-def _reference_count(a):
-    return sys.getrefcount(a)
-
-
-def _sole_reference():
-    probe = np.empty(0)
-    return _reference_count(probe)
-
-
-# Without sys.getrefcount (interpreters other than CPython), never reuse.
-_SOLE_REFERENCE = _sole_reference() if hasattr(sys, "getrefcount") else -1
+    if not hasattr(sys, "getrefcount"):
+        return False
+    probe = object()
+    return sys.getrefcount(a) <= sys.getrefcount(probe) + 1
 
 
 def _result(objective, stopper, x, f, g, nit, status, best):

@@ -289,9 +289,12 @@ def test_float32_stays_float32(params, grad_dtype, rng):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("numpy_path", [False, True], ids=["default", "numpy"])
 @pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
 @pytest.mark.parametrize("d", [2, 2_000_000])
-def test_steps_allocate_no_parameter_sized_arrays(params, d):
+def test_steps_allocate_no_parameter_sized_arrays(params, d, numpy_path, monkeypatch):
+    if numpy_path:
+        monkeypatch.setattr(skadam._adam, "fused_step", lambda *args: False)
     adam = Adam(**params)
     x = np.ones(d)
     grad = np.full(d, 0.5)

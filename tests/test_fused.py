@@ -24,12 +24,18 @@ VARIANTS = [
 ]
 IDS = ["adam", "ams", "l2", "adamw", "adamw-ams", "nobc", "nobc-ams-l2", "sched"]
 
-# One size per form of the kernel: interpreted, numba serial, numba threaded.
+# One size per form of the kernel: interpreted, numba serial, numba threaded
+# (the threaded form is switched on at a smaller size for the tests).
 SIZES = {
     "interpreted": _fused.PYTHON_MAX_SIZE,
     "serial": _fused.NUMBA_MIN_SIZE,
-    "threaded": _fused.PARALLEL_MIN_SIZE,
+    "threaded": 2 * _fused.NUMBA_MIN_SIZE,
 }
+
+
+@pytest.fixture(autouse=True)
+def small_threaded_size(monkeypatch):
+    monkeypatch.setattr(_fused, "PARALLEL_MIN_SIZE", SIZES["threaded"])
 
 
 @pytest.fixture
@@ -101,10 +107,10 @@ def test_each_form_is_really_used(monkeypatch):
         calls.append(type(args[0]).__name__)
         return real(*args)
 
-    monkeypatch.setattr(_fused, "adam_kernel", spy)
-    assert _fused.fused_step(*_arrays(SIZES["interpreted"]), *_plain())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_fused, "adam_kernel", spy)
+        assert _fused.fused_step(*_arrays(SIZES["interpreted"]), *_plain())
     assert calls == ["list"]
-    monkeypatch.undo()
 
     if _fused._kernels is None:
         _fused._compile()
