@@ -622,7 +622,7 @@ def _set_fitted(estimator, objective, X, y, result, loss_curve):
     elif y.ndim == 1:
         W, b = W[0], b[0]
     # The regressor's predict returns 1-D predictions for 1-D training targets.
-    estimator._y_1d = y.ndim == 1
+    estimator._y_1d_ = y.ndim == 1
     estimator.coef_, estimator.intercept_ = W.copy(), b.copy()
     estimator.n_features_in_ = X.shape[1]
     if isinstance(X, dd.DataFrame):
