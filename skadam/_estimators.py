@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 
 from ._adam import Adam
 from ._loss import ScaledLoss
-from ._training import Minibatches, decision_values, train
+from ._training import CHUNK_ROWS, Minibatches, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 
@@ -333,8 +333,9 @@ class _AdamLinearModel(BaseEstimator):
 
         Worse means a training objective more than 1% above. This happens
         when Adam's steps are far too large for the scale of the
-        coefficients (unscaled features, a huge learning_rate): the objective
-        jumps up and the run stops for lack of improvement.
+        coefficients (a huge learning_rate; unscaled features after
+        partial_fit): the objective jumps up and the run stops for lack of
+        improvement.
         """
         # A margin, as with uninformative features the optimum is only a hair
         # below the constant model and minibatch noise can cross it.
@@ -347,9 +348,9 @@ class _AdamLinearModel(BaseEstimator):
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "
                 f"than the best constant model's ({constant:.4g}): Adam's steps "
-                "are too large for the scale of the features. Standardise X "
-                "(e.g. StandardScaler in a Pipeline) or lower the learning_rate "
-                f"(got {self.learning_rate}).",
+                "are too large for the coefficients; lower the learning_rate "
+                f"(got {self.learning_rate}), or, after partial_fit, scale "
+                "the features.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
@@ -460,7 +461,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Number of Adam steps taken, ``adam_state_.step``.
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
-        ``partial_fit`` continue where training stopped.
+        ``partial_fit`` continue where training stopped; the moments are
+        those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
         Training objective of each epoch (the minibatch losses accumulated
         during the epoch plus the penalty at its end), on the internally
@@ -498,16 +500,21 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
 
     ``fit`` runs Adam on the coefficients of the standardised features
     (minus their weighted mean when there is an intercept, divided by their
-    weighted standard deviation floored at ``sqrt(alpha)``), without ever
-    forming them: an exact change of variables (``coef_`` is always for the
-    raw features, and the optimum is the same) that makes the coefficients
+    weighted standard deviation, raised where needed so that no value
+    exceeds 3 in size, as a rare category's would, and at least
+    ``sqrt(alpha)``), without ever forming them: an exact change of
+    variables (``coef_`` is always for the raw features, and the optimum is
+    the same) that makes the coefficients
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
     The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
     ``partial_fit`` does not standardise (its first batch need not represent
     the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    that scaler, the standardisation is swayed by outliers, which shrink the
+    rest of their feature's values and slow its training down: clip them,
+    or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -730,7 +737,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Number of Adam steps taken, ``adam_state_.step``.
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
-        ``partial_fit`` continue where training stopped.
+        ``partial_fit`` continue where training stopped; the moments are
+        those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
         Training objective of each epoch (the minibatch losses accumulated
         during the epoch plus the penalty at its end).
@@ -769,16 +777,21 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     ``fit`` runs Adam on the coefficients of the standardised features
     (minus their weighted mean when there is an intercept, divided by their
-    weighted standard deviation floored at ``sqrt(alpha)``), without ever
-    forming them: an exact change of variables (``coef_`` is always for the
-    raw features, and the optimum is the same) that makes the coefficients
+    weighted standard deviation, raised where needed so that no value
+    exceeds 3 in size, as a rare category's would, and at least
+    ``sqrt(alpha)``), without ever forming them: an exact change of
+    variables (``coef_`` is always for the raw features, and the optimum is
+    the same) that makes the coefficients
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
     The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
     ``partial_fit`` does not standardise (its first batch need not represent
     the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand.
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    that scaler, the standardisation is swayed by outliers, which shrink the
+    rest of their feature's values and slow its training down: clip them,
+    or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
@@ -1078,7 +1091,8 @@ def _feature_scaling(X, s, alpha, center):
     """Weighted mean (if centring) and scale of each feature.
 
     The scale is the weighted standard deviation (root mean square without
-    centring), at least ``sqrt(alpha)``: in the rescaled coordinates the
+    centring), at least a third of the largest deviation from the mean (see
+    below), and at least ``sqrt(alpha)``: in the rescaled coordinates the
     curvature of the loss along a coefficient is at most about 1, and the
     floor keeps that of the penalty, ``alpha / scale**2``, at most 1 too (a
     tinier feature is all but penalised away anyway). No temporary the size
@@ -1088,21 +1102,62 @@ def _feature_scaling(X, s, alpha, center):
     mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
     # Squares beyond the float range are handled below, as overflow.
     with np.errstate(over="ignore", invalid="ignore"):
-        if sparse.issparse(X):
-            mean_square = np.ravel(w @ X.power(2))
-        else:  # einsum makes no temporary the size of X
-            mean_square = np.einsum("i,ij,ij->j", w, X, X)
+        mean_square = _weighted_mean_square(X, w)
         scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
     # A constant feature (up to rounding) is not centred, which would leave
     # only rounding noise; it is divided by its size, like the intercept.
     constant = ~(scale > 1e-10 * np.abs(mean))
     mean[constant] = 0.0
     scale[constant] = np.sqrt(mean_square[constant])
-    overflow = np.isinf(scale)
-    if overflow.any():  # values beyond 1e154: the largest |x| is scale enough
-        largest = abs(X).max(axis=0)
-        largest = largest.toarray().ravel() if sparse.issparse(largest) else largest
-        scale[overflow] = largest[overflow]
+    low, high = _column_range(X, s > 0)
+    largest = np.maximum(high - mean, mean - low)
+    scale[np.isinf(scale)] = largest[np.isinf(scale)]  # squares overflowed
+    # Adam moves every coefficient by about learning_rate, so a rare value
+    # many standard deviations out (a rare category's 1) would move the
+    # decision values by far more: no value ends up beyond 3 in size.
+    scale = np.maximum(scale, largest / 3)
     scale = np.maximum(scale, np.sqrt(alpha))
     scale[~(scale > 0)] = 1.0
     return mean.astype(X.dtype), scale.astype(X.dtype)
+
+
+def _weighted_mean_square(X, w):
+    """``w @ X**2`` without a temporary the size of ``X``."""
+    if not sparse.issparse(X):
+        return np.einsum("i,ij,ij->j", w, X, X)
+    if X.format == "csc":  # slices of columns are cheap
+        step = max(1, X.shape[1] // 16)
+        parts = [w @ X[:, j : j + step].power(2) for j in range(0, X.shape[1], step)]
+        return np.concatenate([np.ravel(part) for part in parts])
+    X = X.tocsr()
+    total = np.zeros(X.shape[1])
+    for lo in range(0, X.shape[0], CHUNK_ROWS):
+        total += np.ravel(w[lo : lo + CHUNK_ROWS] @ X[lo : lo + CHUNK_ROWS].power(2))
+    return total
+
+
+def _column_range(X, rows):
+    """Minimum and maximum of each column over the ``rows`` (a boolean mask)."""
+    if not sparse.issparse(X):
+        where = rows[:, None]
+        low = X.min(axis=0, where=where, initial=np.inf)
+        return low, X.max(axis=0, where=where, initial=-np.inf)
+    low, high = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
+    if X.format == "csc":  # column slices are cheap
+        step = max(1, X.shape[1] // 16)
+        for j in range(0, X.shape[1], step):
+            chunk = X[:, j : j + step][rows]
+            low[j : j + step] = chunk.min(axis=0).toarray().ravel()
+            high[j : j + step] = chunk.max(axis=0).toarray().ravel()
+        return low, high
+    # CSR, in chunks of rows: the stored values, then the implicit zeros.
+    stored = np.zeros(X.shape[1], dtype=np.int64)
+    step = CHUNK_ROWS // 8
+    for lo in range(0, X.shape[0], step):
+        chunk = X[lo : lo + step][rows[lo : lo + step]]
+        np.minimum.at(low, chunk.indices, chunk.data)
+        np.maximum.at(high, chunk.indices, chunk.data)
+        stored += np.bincount(chunk.indices, minlength=X.shape[1])
+    zeros = stored < np.count_nonzero(rows)
+    low[zeros], high[zeros] = np.minimum(low[zeros], 0), np.maximum(high[zeros], 0)
+    return low, high
