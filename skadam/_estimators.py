@@ -42,6 +42,12 @@ __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 AUTO_FULL_BATCH_ROWS = 4096
 #: Minibatch size of ``batch_size="auto"`` above :data:`AUTO_FULL_BATCH_ROWS`.
 AUTO_BATCH_SIZE = 512
+#: On data with more than this many minibatches of AUTO_BATCH_SIZE rows per
+#: epoch, "auto" takes batches of ``n_rows / AUTO_STEPS``, up to
+#: AUTO_MAX_BATCH_SIZE rows: each step's fixed cost (a few dozen NumPy calls)
+#: is then spread over more rows, and an epoch still has AUTO_STEPS steps.
+AUTO_STEPS = 200
+AUTO_MAX_BATCH_SIZE = 1024
 
 
 class _AdamLinearModel(BaseEstimator):
@@ -253,9 +259,11 @@ class _AdamLinearModel(BaseEstimator):
         )
 
     def _batch_size(self, n_rows):
-        if self.batch_size == "auto":
-            return n_rows if n_rows <= AUTO_FULL_BATCH_ROWS else AUTO_BATCH_SIZE
-        return self.batch_size
+        if self.batch_size != "auto":
+            return self.batch_size
+        if n_rows <= AUTO_FULL_BATCH_ROWS:
+            return n_rows
+        return min(max(AUTO_BATCH_SIZE, n_rows // AUTO_STEPS), AUTO_MAX_BATCH_SIZE)
 
     def _split_rows(self, y, incremental):
         """Training and validation rows (None, None: all rows, no validation)."""
@@ -400,8 +408,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Use the AMSGrad variant (running maximum of the second moment).
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
-        epoch). ``"auto"`` means full batch up to 4096 training rows and
-        512 rows above.
+        epoch). ``"auto"`` means full batch up to 4096 training rows, 512
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
@@ -512,7 +520,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
     integer weights equal repetitions exactly), minibatches of 512 rows on
-    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
+    large data (up to 1024 above 102,400 rows: 200 steps per epoch are
+    plenty there, and larger batches cost less per row), and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy).
@@ -669,8 +679,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Use the AMSGrad variant (running maximum of the second moment).
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
-        epoch). ``"auto"`` means full batch up to 4096 training rows and
-        512 rows above.
+        epoch). ``"auto"`` means full batch up to 4096 training rows, 512
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
@@ -787,7 +797,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
     integer weights equal repetitions exactly), minibatches of 512 rows on
-    large data, and scikit-learn's stopping rule with ``tol=1e-4`` (as in
+    large data (up to 1024 above 102,400 rows: 200 steps per epoch are
+    plenty there, and larger batches cost less per row), and scikit-learn's
+    stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy). The intercepts start
@@ -1127,9 +1139,11 @@ def _weighted_mean_square(X, w):
 def _column_range(X, rows):
     """Minimum and maximum of each column over the ``rows`` (a boolean mask)."""
     if not sparse.issparse(X):
+        # fmin/fmax equal min/max on finite X (validated) and run about 4x
+        # faster down the columns of a C-ordered array.
         where = rows[:, None]
-        low = X.min(axis=0, where=where, initial=np.inf)
-        return low, X.max(axis=0, where=where, initial=-np.inf)
+        low = np.fmin.reduce(X, axis=0, where=where, initial=np.inf)
+        return low, np.fmax.reduce(X, axis=0, where=where, initial=-np.inf)
     low, high = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
     if X.format == "csc":  # column slices are cheap
         step = max(1, X.shape[1] // 16)
