@@ -167,23 +167,23 @@ class _AdamLinearModel(BaseEstimator):
             self._start(X, Y, s, incremental)
         else:
             # New data may need another intercept.
-            self._loss.fixed_intercept = False
-            if X.dtype != self._coef.dtype:
-                X, Y, s = (a.astype(self._coef.dtype) for a in (X, Y, s))
+            self._loss_.fixed_intercept = False
+            if X.dtype != self._coef_.dtype:
+                X, Y, s = (a.astype(self._coef_.dtype) for a in (X, Y, s))
         rows, val_rows = self._split_rows(y, incremental)
         batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
         validation = None if val_rows is None else self._validation(X, Y, s, val_rows)
         result = train(
-            self._loss,
+            self._loss_,
             self._make_adam(),  # hyperparameters may change between warm fits
-            self._coef,
+            self._coef_,
             self.adam_state_,
             Minibatches(X, Y, s, batch_size, rows),
             alpha=self.alpha,
             max_epochs=1 if incremental else self.max_iter,
-            average=self._coef_average,
+            average=self._coef_average_,
             shuffle=self.shuffle,
-            rng=self._rng,
+            rng=self._rng_,
             tol=None if incremental else self.tol,
             n_iter_no_change=self.n_iter_no_change,
             validation=validation,
@@ -237,13 +237,13 @@ class _AdamLinearModel(BaseEstimator):
             and not incremental
             and not self.early_stopping
         )
-        self._loss = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
-        self._coef = np.zeros(self._loss.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
+        self._loss_ = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
+        self._coef_ = np.zeros(self._loss_.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
         if self.fit_intercept:
-            self._coef[:, -1] = self._initial_intercept(Y, s)
-        self._coef_average = self._coef.copy()
-        self.adam_state_ = self._make_adam().init(self._coef)
-        self._rng = check_random_state(self.random_state)
+            self._coef_[:, -1] = self._initial_intercept(Y, s)
+        self._coef_average_ = self._coef_.copy()
+        self.adam_state_ = self._make_adam().init(self._coef_)
+        self._rng_ = check_random_state(self.random_state)
         self.n_iter_ = 0
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
@@ -273,7 +273,7 @@ class _AdamLinearModel(BaseEstimator):
         rows, val_rows = train_test_split(
             np.arange(len(y)),
             test_size=self.validation_fraction,
-            random_state=self._rng,
+            random_state=self._rng_,
             stratify=stratify,
         )
         if len(val_rows) < 2:  # a score of one row is undefined (R^2) or 0/1
@@ -295,8 +295,8 @@ class _AdamLinearModel(BaseEstimator):
         weight_sum = s_val.sum()
 
         def validation(coef):
-            Z = decision_values(self._loss, coef, X, rows)
-            loss = self._loss.loss_sum(Z, Y_val, s_val) / weight_sum
+            Z = decision_values(self._loss_, coef, X, rows)
+            loss = self._loss_.loss_sum(Z, Y_val, s_val) / weight_sum
             return loss, self._score_decisions(Z, Y_val, s_val)
 
         return validation
@@ -343,7 +343,7 @@ class _AdamLinearModel(BaseEstimator):
         limit = 1.01 * constant + 1e-6
         if not result.loss_curve[-1] > limit:  # cheap test before the exact one
             return
-        final, _ = self._loss.objective(self._coef_average, X, Y, s, self.alpha)
+        final, _ = self._loss_.objective(self._coef_average_, X, Y, s, self.alpha)
         if final > limit:
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "
@@ -357,7 +357,7 @@ class _AdamLinearModel(BaseEstimator):
 
     def _set_coef_attributes(self):
         """Set ``coef_`` and ``intercept_`` from the packed coefficients."""
-        W, b = self._loss.split(self._loss.raw(self._coef_average))
+        W, b = self._loss_.split(self._loss_.raw(self._coef_average_))
         b = np.zeros(W.shape[0], W.dtype) if b is None else b
         self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
 
@@ -608,15 +608,15 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         y_1d = y.ndim == 1
         Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
         if keep:
-            if Y.shape[1] != self._y_shift.shape[0]:
+            if Y.shape[1] != self._y_shift_.shape[0]:
                 raise ValueError(
                     f"y has {Y.shape[1]} outputs, but the model was fitted "
-                    f"with {self._y_shift.shape[0]}."
+                    f"with {self._y_shift_.shape[0]}."
                 )
         else:
-            self._y_1d = y_1d
-            self._y_shift, self._y_scale = _target_scaling(Y, s, self.fit_intercept)
-        return (Y - self._y_shift) / self._y_scale, s
+            self._y_1d_ = y_1d
+            self._y_shift_, self._y_scale_ = _target_scaling(Y, s, self.fit_intercept)
+        return (Y - self._y_shift_) / self._y_scale_, s
 
     def _initial_intercept(self, Y, s):
         # The targets are centred with the weighted mean: 0 is optimal at W=0.
@@ -634,12 +634,12 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         return r2_score(Y, Z, sample_weight=s)
 
     def _unpack(self, W, b):
-        W *= self._y_scale[:, None]
-        b = b * self._y_scale + self._y_shift
+        W *= self._y_scale_[:, None]
+        b = b * self._y_scale_ + self._y_shift_
         # Shapes as in Ridge: coef_ is 1-D for a single output, also when y
         # is a column; intercept_ is a scalar only for a 1-D y.
         if W.shape[0] == 1:
-            return W[0], b[0] if self._y_1d else b
+            return W[0], b[0] if self._y_1d_ else b
         return W, b
 
 

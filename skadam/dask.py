@@ -619,10 +619,12 @@ def _set_fitted(estimator, objective, X, y, result, loss_curve):
     b = np.zeros(W.shape[0], W.dtype) if b is None else b
     if is_classifier(estimator):
         estimator.classes_ = objective.classes
-    elif y.ndim == 1:
-        W, b = W[0], b[0]
+    elif W.shape[0] == 1:
+        # Shapes as the in-memory fit and Ridge: coef_ is 1-D for one output,
+        # also when y is a column; intercept_ is a scalar only for a 1-D y.
+        W, b = W[0], (b[0] if y.ndim == 1 else b)
     # The regressor's predict returns 1-D predictions for 1-D training targets.
-    estimator._y_1d = y.ndim == 1
+    estimator._y_1d_ = y.ndim == 1
     estimator.coef_, estimator.intercept_ = W.copy(), b.copy()
     estimator.n_features_in_ = X.shape[1]
     if isinstance(X, dd.DataFrame):

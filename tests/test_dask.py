@@ -710,6 +710,19 @@ def test_fit_full_batch_regressor_with_1d_targets(client, rng):
     assert regressor.t_ == 1
 
 
+def test_fit_full_batch_column_target_has_the_in_memory_shapes(client, rng):
+    X = rng.normal(size=(120, 4))
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + 1.0)[:, None]  # a column
+    _, dX, dy = _frames(X, y)
+    dy = dy.to_dask_array(lengths=True)
+    params = dict(learning_rate=0.1, max_iter=50, tol=None)
+    on_cluster = fit_full_batch(AdamLinearRegressor(**params), dX, dy)
+    in_memory = AdamLinearRegressor(**params).fit(X, y)
+    assert on_cluster.coef_.shape == in_memory.coef_.shape == (4,)
+    assert on_cluster.intercept_.shape == in_memory.intercept_.shape == (1,)
+    assert on_cluster.predict(X).shape == in_memory.predict(X).shape
+
+
 def test_fit_full_batch_warns_and_rejects(client, rng):
     X, y = _classification(rng)
     dX, dy, _ = _as_dask(X, y, frame=False)

@@ -421,8 +421,8 @@ def test_rare_features_on_par_with_logistic_regression():
     threshold = np.median(X @ w)
     y, y_test = X @ w > threshold, X_test @ w > threshold
     model = AdamLogisticClassifier(random_state=0).fit(X, y)
-    largest = X.max(axis=0).toarray().ravel() - model._loss.mean  # X >= 0
-    assert np.all(largest / model._loss.scale <= 3 + 1e-9)
+    largest = X.max(axis=0).toarray().ravel() - model._loss_.mean  # X >= 0
+    assert np.all(largest / model._loss_.scale <= 3 + 1e-9)
     reference = LogisticRegression(C=1 / (10_000 * 1e-4), max_iter=1000).fit(X, y)
     assert model.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.01
 
@@ -828,3 +828,37 @@ def test_optimum_without_intercept(Estimator):
     assert_array_equal(model.intercept_, 0.0)
     best = objective(reference, X, y, alpha)
     assert objective(model, X, y, alpha) <= best * (1 + 1e-4)
+
+
+@pytest.mark.parametrize(
+    "Estimator, name",
+    [
+        (AdamLogisticClassifier, "wine"),
+        (AdamLinearRegressor, "diabetes"),
+    ],
+)
+def test_learned_state_lives_in_trailing_underscore_attributes(Estimator, name):
+    # Wrappers such as dask-ml's Incremental hand back a trained model by
+    # copying only its attributes ending in "_" onto the user's estimator:
+    # that copy must predict and keep training exactly like the original.
+    X, y = load(name)
+    params = dict(batch_size=16, random_state=0, tol=None, max_iter=2)
+    extra = {"classes": np.unique(y)} if Estimator is AdamLogisticClassifier else {}
+    trained = Estimator(**params)
+    trained.partial_fit(X[:100], y[:100], **extra)
+    copy = Estimator(**params)
+    for key, value in pickle.loads(pickle.dumps(vars(trained))).items():
+        if key.endswith("_"):
+            setattr(copy, key, value)
+    assert_array_equal(copy.predict(X), trained.predict(X))
+    trained.partial_fit(X[100:], y[100:])
+    copy.partial_fit(X[100:], y[100:])
+    assert_array_equal(copy.coef_, trained.coef_)
+    assert copy.t_ == trained.t_
+    # The same holds for a cold fit continued with warm_start.
+    trained = Estimator(warm_start=True, **params).fit(X, y)
+    copy = Estimator(warm_start=True, **params)
+    for key, value in pickle.loads(pickle.dumps(vars(trained))).items():
+        if key.endswith("_"):
+            setattr(copy, key, value)
+    assert_array_equal(copy.fit(X, y).coef_, trained.fit(X, y).coef_)
