@@ -1099,7 +1099,10 @@ def _feature_scaling(X, s, alpha, center):
     of ``X`` is made for dense ``X``.
     """
     w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
-    mean = np.ravel(w @ X) if center else np.zeros(X.shape[1])
+    # w in X's dtype: float64 w @ float32 X would copy X to float64 first.
+    mean = (
+        np.ravel(w.astype(X.dtype, copy=False) @ X) if center else np.zeros(X.shape[1])
+    )
     # Squares beyond the float range are handled below, as overflow.
     with np.errstate(over="ignore", invalid="ignore"):
         mean_square = _weighted_mean_square(X, w)

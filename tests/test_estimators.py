@@ -795,6 +795,15 @@ def test_fit_allocates_little_beyond_x():
     assert peak <= 0.1 * X.nbytes
 
 
+def test_float32_fit_allocates_little_beyond_x():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((50_000, 100), dtype=np.float32)
+    y = (X[:, 0] + rng.standard_normal(50_000, dtype=np.float32) > 0).astype(int)
+    model, peak = peak_memory_of_fit(X, y)
+    assert model.coef_.dtype == np.float32
+    assert peak <= 0.1 * X.nbytes  # no float64 copy of X
+
+
 def test_sparse_fit_allocates_little_beyond_x():
     X = sparse.random(50_000, 200, density=0.05, format="csr", random_state=0)
     y = (X[:, 0].toarray().ravel() > 0.5).astype(int)
