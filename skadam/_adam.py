@@ -183,8 +183,11 @@ class Adam:
     epsilon)``, with the two bias corrections folded into scalars (exactly the
     arrangement of ``torch.optim.Adam``). Keras and scikit-learn's MLP use the
     "epsilon-hat" form ``x - lr_t * m / (sqrt(v) + epsilon)`` with
-    ``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``: the same rule with a
-    smaller effective epsilon, ``epsilon * sqrt(1 - beta_2**t)``, early on.
+    ``lr_t = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``. The two agree when
+    their epsilon is ``epsilon * sqrt(1 - beta_2**t)``: so the same value of
+    epsilon weighs more in the epsilon-hat form early on (as much as
+    ``epsilon / sqrt(1 - beta_2**t)`` here), and the two forms converge as
+    ``t`` grows.
 
     Examples
     --------
