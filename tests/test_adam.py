@@ -198,18 +198,7 @@ def test_no_bias_correction_matches_lesson_adam(problem):
     assert_allclose(ours, run_lesson_loop(grad_fn, x0, n), rtol=1e-10, atol=0)
 
 
-def test_no_bias_correction_reproduces_lesson_printout():
-    # The lesson's printed states after epochs 0, 30, ..., 150 (external data).
-    printed = np.array(
-        [
-            [2.80000003, 3.80000002],
-            [0.27175946, -0.35494334],
-            [-0.07373187, -0.06706317],
-            [-0.02001478, 0.0301726],
-            [0.00082782, -0.0039881],
-            [0.00094425, -0.00038352],
-        ]
-    )
+def test_no_bias_correction_reproduces_lesson_printout(published_lesson_states):
     traj = skadam_trajectory(
         lambda x: 2 * x,
         [3.0, 4.0],
@@ -218,7 +207,7 @@ def test_no_bias_correction_reproduces_lesson_printout():
         beta_2=0.9999,
         bias_correction=False,
     )
-    assert_allclose(traj[::30], printed, rtol=0, atol=5e-9)
+    assert_allclose(traj[::30], published_lesson_states, rtol=0, atol=5e-9)
 
 
 # ---------------------------------------------------------- one-step exact

@@ -1,0 +1,21 @@
+import numpy as np
+import pytest
+
+
+@pytest.fixture
+def published_lesson_states():
+    """The lesson's printed states after epochs 0, 30, ..., 150.
+
+    External data, typed in from the lesson text
+    (shared/seed/000_11dd565624849ec6.txt), not computed by skadam.
+    """
+    return np.array(
+        [
+            [2.80000003, 3.80000002],
+            [0.27175946, -0.35494334],
+            [-0.07373187, -0.06706317],
+            [-0.02001478, 0.0301726],
+            [0.00082782, -0.0039881],
+            [0.00094425, -0.00038352],
+        ]
+    )
