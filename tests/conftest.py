@@ -19,3 +19,9 @@ def published_lesson_states():
             [0.00094425, -0.00038352],
         ]
     )
+
+
+@pytest.fixture
+def rng():
+    """The suite's one seeded generator: every test that draws data uses it."""
+    return np.random.default_rng(0)
