@@ -10,7 +10,7 @@ for ``.. include::``) and ``latest.png`` into ``DIR`` (default
 
 ``--quick`` runs every case at toy sizes (seconds); it exists to keep the
 runner working, and its numbers mean nothing. Needs the ``bench`` extra
-(``pip install -e .[bench]``: torch, numba, matplotlib).
+(``pip install ".[bench]"``: torch, numba, matplotlib, dask).
 """
 
 import argparse
