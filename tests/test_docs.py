@@ -8,8 +8,11 @@ import ast
 import doctest
 import importlib
 import inspect
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -254,6 +257,84 @@ EXAMPLES = sorted((DOCS.parent / "examples").glob("plot_*.py"))
 def test_gallery_examples_are_found():
     names = {p.name for p in EXAMPLES}
     assert {"plot_rosenbrock.py", "plot_bounds.py", "plot_lesson.py"} <= names
+
+
+def _run_cells_and_check_figures(path):
+    """Run a gallery example cell by cell, as sphinx-gallery does, and fail
+    on a figure that is empty when a cell ends.
+
+    sphinx-gallery splits an example at its ``# %%`` (or 20-hash) lines,
+    runs the code blocks one after the other in one namespace, and at the end
+    of each block saves every open figure and closes it. A figure made in one
+    block and drawn in a later one is therefore saved blank, which the Sphinx
+    build cannot see. This runs in a fresh interpreter, so it imports what it
+    needs itself.
+    """
+    import os
+    import re
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    source = Path(path).read_text()
+    # sphinx-gallery 0.22's separator (py_source_parser.split_code_and_text_blocks).
+    separator = re.compile(r"^#{20,}.*$|^# ?%%.*$", flags=re.M)
+    cells, start = [], 0
+    for match in separator.finditer(source):
+        cells.append((source.count("\n", 0, start) + 1, source[start : match.start()]))
+        start = match.end()
+    cells.append((source.count("\n", 0, start) + 1, source[start:]))
+    os.chdir(Path(path).parent)
+    namespace = {"__name__": "__main__", "__file__": str(path)}
+    plt.show = lambda *args, **kwargs: None  # the scraper, not show, saves figures
+    for line, cell in cells:
+        code = compile("\n" * (line - 1) + cell, str(path), "exec")
+        exec(code, namespace)
+        for number in plt.get_fignums():
+            figure = plt.figure(number)
+            empty = [
+                ax.get_title() or f"axes {k}"
+                for k, ax in enumerate(figure.axes)
+                if not any(
+                    (
+                        ax.lines,
+                        ax.collections,
+                        ax.images,
+                        ax.patches,
+                        ax.texts,
+                        ax.tables,
+                        ax.artists,
+                    )
+                )
+            ]
+            assert figure.axes and not empty, (
+                f"{path}, the cell that starts at line {line}: figure {number} is saved "
+                f"with empty axes {empty or 'all'}; draw it in the cell that "
+                "makes it"
+            )
+        plt.close("all")
+    return len(cells)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_gallery_figures_have_content_when_their_cell_ends(path):
+    # Run in a fresh interpreter: the examples start clusters and figures.
+    code = inspect.getsource(_run_cells_and_check_figures)
+    code += f"\nprint(_run_cells_and_check_figures({str(path)!r}))\n"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) >= 2  # the example has cells
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
