@@ -16,6 +16,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import numpydoc.validate
 import pytest
 from numpydoc.docscrape import get_doc_object
@@ -197,9 +198,8 @@ def _code_blocks(page):
     return [textwrap.dedent(body) for _, body in blocks]
 
 
-# Pages whose code blocks are self-contained and run here. Not listed: the
-# "Scaling out" page, whose examples connect to a Dask cluster (skadam.dask's
-# docstring examples and its tests cover that code instead).
+# Pages whose code blocks are self-contained and run here. The "Scaling out"
+# page connects to a cluster: test_dask_snippets_run runs it on a local one.
 RUNNABLE_PAGES = ["index.rst", "quickstart.rst", "user_guide/*.rst"]
 PAGES = sorted(p for pattern in RUNNABLE_PAGES for p in DOCS.glob(pattern))
 PAGES = [p for p in PAGES if _code_blocks(p)]
@@ -219,7 +219,7 @@ def test_docs_pages_with_code_are_found():
 
 
 # README sections whose python examples are self-contained (the Dask section
-# sketches code for a remote cluster and is not run).
+# connects to a cluster: test_dask_snippets_run runs it on a local one).
 README_RUNNABLE_SECTIONS = ["Using the minimizer", "Estimators"]
 
 
@@ -243,6 +243,113 @@ def test_readme_python_examples_run(section):
     namespace = {"__name__": "__readme__"}
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
+
+
+@pytest.fixture(scope="module")
+def local_cluster():
+    """Two single-threaded worker processes; every socket on 127.0.0.1."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
+        cluster = LocalCluster(
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
+        )
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def _dask_snippet_data(rng):
+    """Small stand-ins for the data the snippets leave undefined."""
+    import dask.array as da
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X = rng.normal(size=(400, 4))
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + rng.normal(size=400) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(4)]).assign(label=y)
+    return {
+        "X": X,
+        "y": y,
+        "X_dask": da.from_array(X, chunks=(100, 4)),
+        "y_dask": da.from_array(y, chunks=100),
+        # What dd.read_parquet("s3://...") returns on the "Scaling out" page.
+        "events": dd.from_pandas(frame, npartitions=4),
+    }
+
+
+def _dask_snippets():
+    """(where, code) of every python snippet that needs a Dask cluster."""
+    readme = [("README.md", b) for b in _readme_python_blocks("Scaling out with Dask")]
+    page = DOCS / "scaling.rst"
+    return readme + [("docs/scaling.rst", b) for b in _code_blocks(page)]
+
+
+def test_dask_snippets_are_found():
+    where = [w for w, _ in _dask_snippets()]
+    assert where.count("README.md") == 1
+    assert where.count("docs/scaling.rst") >= 5
+
+
+_SNIPPET_CALLS = {"Client": "_connect", "LocalCluster": "_local_cluster"}
+
+
+class _ToLocalCluster(ast.NodeTransformer):
+    """Route a snippet's ``Client(...)`` and ``LocalCluster(...)`` calls to the
+    test's own functions, leaving the rest of the code as written."""
+
+    def visit_Call(self, node):
+        self.generic_visit(node)
+        if isinstance(node.func, ast.Name) and node.func.id in _SNIPPET_CALLS:
+            node.func = ast.Name(_SNIPPET_CALLS[node.func.id], ast.Load())
+        return node
+
+
+def _run_snippet(code, where, namespace):
+    tree = ast.fix_missing_locations(_ToLocalCluster().visit(ast.parse(code)))
+    exec(compile(tree, where, "exec"), namespace)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["README.md", "docs/scaling.rst"])
+def test_dask_snippets_run(where, local_cluster, monkeypatch, rng):
+    # The snippets run as written: only the data they leave undefined are
+    # given, and their Client(...) and LocalCluster(...) calls reach the local
+    # cluster (whose settings the page must match: loopback only).
+    import dask.dataframe as dd
+    from distributed import Client
+
+    data = _dask_snippet_data(rng)
+    clients = []
+
+    def connect(address_or_cluster, **kwargs):
+        clients.append(Client(local_cluster, timeout="20s"))
+        return clients[-1]
+
+    def local_cluster_as_written(**kwargs):
+        assert kwargs["host"] == "127.0.0.1"
+        assert kwargs["dashboard_address"].startswith("127.0.0.1:")
+        return local_cluster
+
+    events = data.pop("events")
+    monkeypatch.setattr(dd, "read_parquet", lambda path: events)
+    namespace = {"__name__": "__snippet__", **data}
+    namespace.update(_connect=connect, _local_cluster=local_cluster_as_written)
+    try:
+        for _, code in filter(lambda s: s[0] == where, _dask_snippets()):
+            _run_snippet(code, where, namespace)
+    finally:
+        for client in clients:
+            client.close()
+    assert clients, "no snippet connected to the cluster"
+    assert namespace["clf"].coef_.shape == (1, 4)
 
 
 def test_readme_links_the_documentation():
@@ -311,9 +418,9 @@ def _run_cells_and_check_figures(path):
                 )
             ]
             assert figure.axes and not empty, (
-                f"{path}, the cell that starts at line {line}: figure {number} is saved "
-                f"with empty axes {empty or 'all'}; draw it in the cell that "
-                "makes it"
+                f"{path}, the cell that starts at line {line}: figure {number} "
+                f"is saved with empty axes {empty or 'all'}; draw it in the "
+                "cell that makes it"
             )
         plt.close("all")
     return len(cells)
