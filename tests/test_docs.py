@@ -1,5 +1,8 @@
-"""Checks on the documentation: API reference coverage, numpydoc validity,
-docstring examples run as doctests, and the code blocks of the docs pages run.
+"""Checks on the documentation, all in this one file: API reference coverage,
+numpydoc validity, the docstring examples of every skadam module run as
+doctests (the only place they run), the code of the docs pages and of the
+README runs (the Dask snippets on a local cluster), install commands agree, and
+every gallery figure has content when sphinx-gallery saves it.
 
 The Sphinx build itself (``python -m sphinx -W``) runs in ``.ci/docs``.
 """
@@ -171,10 +174,16 @@ def _doctests():
 
 
 def test_public_objects_have_doctests():
-    # Guards the parametrization below against silently finding nothing.
+    # This file is the one place where doctests run: every public object of
+    # skadam and skadam.dask has its examples found here, under the name of
+    # the module that defines it, and so run below.
     found = {t.name for t in _doctests()}
-    short = [path.rsplit(".", 1)[-1] for path in _public_names()]
-    missing = [n for n in short if not any(x.endswith(f".{n}") for x in found)]
+    defined_as = {
+        path: f"{_resolve(path).__module__}.{_resolve(path).__qualname__}"
+        for path in _public_names()
+    }
+    assert "skadam.dask.Incremental" in defined_as
+    missing = sorted(path for path, name in defined_as.items() if name not in found)
     assert missing == []
 
 
@@ -186,6 +195,12 @@ def test_docstring_examples_run(test):
     runner.run(test, out=report.append)
     results = runner.summarize(verbose=False)
     assert results.failed == 0, "".join(report)
+    if test.name.startswith("skadam.dask"):
+        # An example that starts a cluster closes its client too.
+        from distributed import default_client
+
+        with pytest.raises(ValueError, match="No clients found"):
+            default_client()
 
 
 def _code_blocks(page):
@@ -245,27 +260,6 @@ def test_readme_python_examples_run(section):
         exec(compile(block, "README.md", "exec"), namespace)
 
 
-@pytest.fixture(scope="module")
-def local_cluster():
-    """Two single-threaded worker processes; every socket on 127.0.0.1."""
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
-        cluster = LocalCluster(
-            processes=True,
-            n_workers=2,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-            worker_dashboard_address="127.0.0.1:0",
-        )
-    try:
-        yield cluster
-    finally:
-        cluster.close()
-
-
 def _dask_snippet_data(rng):
     """Small stand-ins for the data the snippets leave undefined."""
     import dask.array as da
@@ -319,7 +313,7 @@ def _run_snippet(code, where, namespace):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["README.md", "docs/scaling.rst"])
-def test_dask_snippets_run(where, local_cluster, monkeypatch, rng):
+def test_dask_snippets_run(where, loopback_cluster, monkeypatch, rng):
     # The snippets run as written: only the data they leave undefined are
     # given, and their Client(...) and LocalCluster(...) calls reach the local
     # cluster (whose settings the page must match: loopback only).
@@ -330,13 +324,13 @@ def test_dask_snippets_run(where, local_cluster, monkeypatch, rng):
     clients = []
 
     def connect(address_or_cluster, **kwargs):
-        clients.append(Client(local_cluster, timeout="20s"))
+        clients.append(Client(loopback_cluster, timeout="20s"))
         return clients[-1]
 
     def local_cluster_as_written(**kwargs):
         assert kwargs["host"] == "127.0.0.1"
         assert kwargs["dashboard_address"].startswith("127.0.0.1:")
-        return local_cluster
+        return loopback_cluster
 
     events = data.pop("events")
     monkeypatch.setattr(dd, "read_parquet", lambda path: events)
