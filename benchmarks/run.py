@@ -36,6 +36,7 @@ CASES = {
     "optimum": "benchmarks.case_optimum",
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
+    "quality": "benchmarks.case_quality",
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
 }
