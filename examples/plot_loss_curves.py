@@ -27,8 +27,9 @@ epochs = 60
 # %%
 # Learning rates, full batch
 # --------------------------
-# A small step makes steady but slow progress; a large one goes fast at
-# first and then oscillates around the optimum.
+# A small step makes steady but slow progress; a larger one falls faster.
+# Too large a step oscillates around the optimum instead: a ``loss_curve_``
+# that goes up and down says to lower ``learning_rate``.
 lr_curves = {}
 for learning_rate in [0.001, 0.01, 0.1]:
     model = AdamLogisticClassifier(
