@@ -119,14 +119,14 @@ def trajectory(bias_correction, learning_rate):
     return np.array(path)
 
 
-fig, ax = plt.subplots(figsize=(5, 5))
+fig, ax = plt.subplots(figsize=(5.5, 6.5), layout="constrained")
 grid = np.linspace(-1.0, 4.5, 200)
 xx, yy = np.meshgrid(grid, grid)
 ax.contour(xx, yy, xx**2 + yy**2, levels=15, colors="0.8")
 for bias_correction, learning_rate, label in [
-    (False, 0.02, "the lesson (no bias correction)"),
-    (True, 0.02, "with bias correction (the default)"),
-    (True, 0.2, "with bias correction, learning_rate=0.2"),
+    (False, 0.02, "the lesson: no bias correction, learning_rate=0.02"),
+    (True, 0.02, "bias correction (the default), learning_rate=0.02"),
+    (True, 0.2, "bias correction, learning_rate=0.2"),
 ]:
     path = trajectory(bias_correction, learning_rate)
     ax.plot(path[:, 0], path[:, 1], ".-", markersize=3, label=label)
@@ -134,5 +134,5 @@ ax.plot(0, 0, "k*", label="minimum")
 ax.set_xlabel("x")
 ax.set_ylabel("y")
 ax.set_title("Adam on x² + y², 151 updates from (3, 4)")
-ax.legend()
+fig.legend(loc="outside lower center", fontsize="small")
 plt.show()
