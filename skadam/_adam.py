@@ -197,6 +197,13 @@ def _check_real(name, value, low, high=math.inf, low_open=False, high_open=True)
     return float(value)
 
 
+def _check_flag(name, value):
+    # bool("False") is True: a string or any other object is a mistake.
+    if not isinstance(value, bool | np.bool_) and value not in (0, 1):
+        raise ValueError(f"{name} must be True or False, got {value!r}.")
+    return bool(value)
+
+
 def _check_backend(backend):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
@@ -330,7 +337,7 @@ class _Optimizer:
         """
         if not isinstance(state, self._state_class):
             raise ValueError(
-                f"state must be a {self._state_class.__name__} (from "
+                f"state must be an instance of {self._state_class.__name__} (from "
                 f"{type(self).__name__}.init), got {type(state).__name__}."
             )
         arrays = self._state_arrays(state)
@@ -546,9 +553,11 @@ class Adam(_Optimizer):
             learning_rate, epsilon, weight_decay, max_grad_norm, beta_1=beta_1,
             beta_2=beta_2,
         )  # fmt: skip
-        self.bias_correction = bool(bias_correction)
-        self.amsgrad = bool(amsgrad)
-        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self.bias_correction = _check_flag("bias_correction", bias_correction)
+        self.amsgrad = _check_flag("amsgrad", amsgrad)
+        self.decoupled_weight_decay = _check_flag(
+            "decoupled_weight_decay", decoupled_weight_decay
+        )
         self.backend = _check_backend(backend)
 
     def init(self, x):

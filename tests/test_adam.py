@@ -6,6 +6,7 @@ import math
 import pickle
 import re
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -606,3 +607,175 @@ def test_repr_lists_hyperparameters():
     text = repr(Adam(learning_rate=0.5, amsgrad=True))
     assert text.startswith("Adam(learning_rate=0.5, beta_1=0.9")
     assert "amsgrad=True" in text
+
+
+@pytest.mark.parametrize(
+    "name", ["bias_correction", "amsgrad", "decoupled_weight_decay"]
+)
+@pytest.mark.parametrize("bad", ["False", None, 2, 0.5])
+def test_flags_must_be_booleans(name, bad):
+    with pytest.raises(ValueError, match=f"{name} must be True or False"):
+        Adam(**{name: bad})
+
+
+@pytest.mark.parametrize("bad", ["fast", None, "NUMPY"])
+def test_unknown_backend_is_refused(bad):
+    with pytest.raises(ValueError, match="backend must be one of"):
+        Adam(backend=bad)
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0, math.inf, math.nan, "1"])
+def test_bad_max_grad_norm_is_refused(bad):
+    with pytest.raises(ValueError, match="max_grad_norm"):
+        Adam(max_grad_norm=bad)
+
+
+INTERVAL = re.compile(r"must be in ([\[(])(.+?), (.+?)([\])]), got")
+
+
+@pytest.mark.parametrize("name, bad", BAD_HYPERPARAMETERS)
+def test_messages_never_contradict_themselves(name, bad):
+    # "must be in (0, inf], got inf" would claim a range that holds the value.
+    with pytest.raises(ValueError) as exc:
+        Adam(**{name: bad})
+    match = INTERVAL.search(str(exc.value))
+    if match is None:
+        assert "real number" in str(exc.value)
+        return
+    lo_bracket, lo, hi, hi_bracket = match.groups()
+    lo, hi = float(lo), float(hi)
+    assert not (hi == math.inf and hi_bracket == "]")
+    above = bad > lo if lo_bracket == "(" else bad >= lo
+    below = bad < hi if hi_bracket == ")" else bad <= hi
+    assert not (above and below), str(exc.value)
+
+
+# ------------------------------------------------- validate before mutate
+
+
+@pytest.fixture(params=["numpy", "numba"])
+def backend(request):
+    return request.param
+
+
+def snapshot(*arrays):
+    return [None if a is None else np.array(a) for a in arrays]
+
+
+def assert_unchanged(arrays, before):
+    for a, b in zip(arrays, before, strict=True):
+        if a is not None:
+            assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("which", ["x", "m", "v", "v_max", "out"])
+@pytest.mark.parametrize("d", [5, 30_000])
+def test_read_only_array_raises_before_anything_moves(which, d, backend):
+    adam = Adam(amsgrad=True, backend=backend)
+    x = np.ones(d)
+    state = adam.init(x)
+    state.m[:] = 0.5
+    out = np.zeros(d) if which == "out" else None
+    target = {"x": x, "out": out}.get(which)
+    if target is None:
+        target = getattr(state, which)
+    target.flags.writeable = False
+    arrays = [x, state.m, state.v, state.v_max, out]
+    before = snapshot(*arrays)
+    with pytest.raises(ValueError, match="read-only"):
+        adam.step(x, np.ones(d), state, out=out)
+    assert_unchanged(arrays, before)
+    assert state.step == 0
+
+
+@pytest.mark.parametrize(
+    "grad, match",
+    [
+        (np.ones(4, dtype=complex), "real numbers"),
+        (np.array(["a"] * 4), "real numbers"),
+        (None, "shape"),
+        (np.ones((4, 1)), "shape"),
+        ([1.0, 2.0], "shape"),
+    ],
+    ids=["complex", "str", "None", "2-d", "short-list"],
+)
+def test_bad_grad_raises_before_anything_moves(grad, match, backend):
+    adam = Adam(weight_decay=0.1, decoupled_weight_decay=True, backend=backend)
+    x = np.ones(4)
+    state = adam.init(x)
+    before = snapshot(x, state.m, state.v)
+    with pytest.raises(ValueError, match=match):
+        adam.step(x, grad, state)
+    assert_unchanged([x, state.m, state.v], before)
+    assert state.step == 0
+
+
+def test_state_of_another_algorithm_is_refused():
+    x = np.ones(3)
+    with pytest.raises(ValueError, match="state must be an instance of AdamState"):
+        Adam().step(x, x.copy(), {"step": 0, "m": x, "v": x})
+
+
+@pytest.mark.parametrize("bad_step", [-1, 1.5, "3", None])
+def test_bad_step_count_raises_before_anything_moves(bad_step):
+    adam = Adam()
+    x = np.ones(3)
+    state = adam.init(x)
+    state.step = bad_step
+    with pytest.raises(ValueError, match="step must be an integer >= 0"):
+        adam.step(x, np.ones(3), state)
+    assert_array_equal(x, np.ones(3))
+    assert not state.m.any()
+
+
+@pytest.mark.parametrize("d", [1, 16, 30_000])
+def test_epsilon_zero_gives_nan_silently_at_every_size_and_backend(d, backend):
+    # A coordinate whose gradients have all been zero: 0 / (sqrt(0) + 0).
+    adam = Adam(epsilon=0.0, backend=backend)
+    x = np.ones(d)
+    grad = np.zeros(d)
+    grad[1:] = 1.0
+    state = adam.init(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        adam.step(x, grad, state)
+    assert np.isnan(x[0])
+    assert np.all(np.isfinite(x[1:]))
+    assert state.step == 1
+
+
+# ------------------------------------------------------------- from_dict
+
+
+def test_from_dict_refuses_integer_moments():
+    # An integer v would be truncated to 0 at every step.
+    d = {"step": 3, "m": np.zeros(3), "v": np.ones(3, dtype=np.int64)}
+    with pytest.raises(ValueError, match="v must be a float32 or float64 array"):
+        AdamState.from_dict(d)
+
+
+@pytest.mark.parametrize(
+    "d, match",
+    [
+        ({"step": 1, "m": np.zeros(3), "v": np.zeros(4)}, "v has shape"),
+        ({"step": 1, "m": np.zeros(3), "v": np.zeros(3, np.float32)}, "dtype"),
+        ({"step": 1.5, "m": np.zeros(3), "v": np.zeros(3)}, "step must be"),
+        ({"step": -2, "m": np.zeros(3), "v": np.zeros(3)}, "step must be"),
+        ({"step": 1, "m": np.zeros(3)}, "missing \\['v'\\]"),
+        ({"step": 1, "m": np.zeros(3), "v": np.zeros(3), "u": 1}, "unknown"),
+    ],
+    ids=["shape", "dtype", "float-step", "negative-step", "missing", "unknown"],
+)
+def test_from_dict_validates(d, match):
+    with pytest.raises(ValueError, match=match):
+        AdamState.from_dict(d)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_from_dict_keeps_float_dtype_and_copies(dtype):
+    m = np.arange(3, dtype=dtype)
+    state = AdamState.from_dict({"step": np.int64(4), "m": m, "v": m, "v_max": m})
+    assert type(state.step) is int
+    for a in (state.m, state.v, state.v_max):
+        assert a.dtype == dtype
+        assert not np.shares_memory(a, m)
