@@ -43,7 +43,9 @@ def skadam_trajectory(grad_fn, x0, n_steps=N_STEPS, **params):
     return np.array(traj)
 
 
-def torch_trajectory(grad_fn, x0, n_steps=N_STEPS, adamw=False, **params):
+def torch_trajectory(
+    grad_fn, x0, n_steps=N_STEPS, adamw=False, max_grad_norm=None, **params
+):
     p = torch.tensor(np.array(x0, dtype=float), dtype=torch.float64)
     p.requires_grad_(False)
     opt_class = torch.optim.AdamW if adamw else torch.optim.Adam
@@ -51,6 +53,8 @@ def torch_trajectory(grad_fn, x0, n_steps=N_STEPS, adamw=False, **params):
     traj = []
     for _ in range(n_steps):
         p.grad = torch.from_numpy(grad_fn(p.numpy().copy()))
+        if max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_([p], max_grad_norm, foreach=False)
         opt.step()
         traj.append(p.numpy().copy())
     return np.array(traj)
@@ -122,6 +126,40 @@ def test_parity_with_torch_adamw(amsgrad):
         grad_fn, x0, adamw=True, lr=0.05, weight_decay=0.1, amsgrad=amsgrad
     )
     assert_allclose(ours, ref, rtol=1e-10, atol=0)
+
+
+@pytest.mark.parametrize(
+    "params, adamw",
+    [
+        ({}, False),
+        ({"amsgrad": True}, False),
+        ({"weight_decay": 0.1}, False),
+        ({"weight_decay": 0.1}, True),
+    ],
+    ids=["adam", "amsgrad", "coupled-l2", "adamw"],
+)
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_max_grad_norm_equals_torch_clip_grad_norm_then_adam(params, adamw, backend):
+    grad_fn, c = make_quadratic()
+    x0 = np.zeros_like(c)
+    max_norm = 20.0  # the first gradients are clipped, the later ones are not
+    norms = np.linalg.norm(grad_fn(x0)), np.linalg.norm(grad_fn(c * 0.99))
+    assert norms[0] > max_norm > norms[1]
+    ours = skadam_trajectory(
+        grad_fn,
+        x0,
+        learning_rate=0.05,
+        max_grad_norm=max_norm,
+        decoupled_weight_decay=adamw,
+        backend=backend,
+        **params,
+    )
+    ref = torch_trajectory(
+        grad_fn, x0, adamw=adamw, max_grad_norm=max_norm, lr=0.05, **params
+    )
+    unclipped = skadam_trajectory(grad_fn, x0, learning_rate=0.05, **params)
+    assert np.abs(unclipped - ours).max() > 1e-3  # clipping changed the run
+    assert_allclose(ours, ref, rtol=1e-10, atol=1e-14)
 
 
 def test_parity_with_torch_non_default_betas():
@@ -779,3 +817,26 @@ def test_from_dict_keeps_float_dtype_and_copies(dtype):
     for a in (state.m, state.v, state.v_max):
         assert a.dtype == dtype
         assert not np.shares_memory(a, m)
+
+
+# ------------------------------------------------------------- protocol
+
+
+def test_objective_gradient_adds_coupled_l2_only(rng):
+    x, grad = rng.standard_normal(4), rng.standard_normal(4)
+    assert_allclose(Adam(weight_decay=0.3).objective_gradient(x, grad), grad + 0.3 * x)
+    assert Adam().objective_gradient(x, grad) is grad
+    adamw = Adam(weight_decay=0.3, decoupled_weight_decay=True)
+    assert adamw.objective_gradient(x, grad) is grad
+    assert Adam(max_grad_norm=1e-3).objective_gradient(x, grad) is grad
+
+
+def test_eval_params_is_x_itself():
+    adam = Adam()
+    x = np.ones(3)
+    assert adam.eval_params(x, adam.init(x)) is x
+
+
+def test_learning_rate_at_follows_the_schedule():
+    assert Adam(learning_rate=0.25).learning_rate_at(7) == 0.25
+    assert Adam(learning_rate=lambda t: 1.0 / t).learning_rate_at(4) == 0.25
