@@ -14,6 +14,17 @@ from . import _minimize
 from ._adam import Adam, AdamState
 from ._estimators import AdamLinearRegressor, AdamLogisticClassifier
 from ._minimize import AdamMinimizer, adam_minimize
+from ._optimizers import (
+    Adamax,
+    AdamaxState,
+    NAdam,
+    NAdamState,
+    RAdam,
+    RAdamState,
+    ScheduleFreeAdamW,
+    ScheduleFreeState,
+    make_optimizer,
+)
 
 # Compatibility shim, temporary: this version of _minimize builds Adam from
 # every parameter of Adam's signature, which now includes max_grad_norm and
@@ -31,5 +42,14 @@ __all__ = [
     "AdamLogisticClassifier",
     "AdamMinimizer",
     "AdamState",
+    "Adamax",
+    "AdamaxState",
+    "NAdam",
+    "NAdamState",
+    "RAdam",
+    "RAdamState",
+    "ScheduleFreeAdamW",
+    "ScheduleFreeState",
     "adam_minimize",
+    "make_optimizer",
 ]

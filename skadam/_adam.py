@@ -10,6 +10,7 @@ is written, gradient clipping and the learning-rate schedule.
 """
 
 import dataclasses
+import inspect
 import math
 from importlib.util import find_spec
 from numbers import Real
@@ -90,10 +91,11 @@ class OptimizerState:
         unknown = sorted(set(d) - set(names))
         missing = [k for k in required if k not in d]
         if unknown or missing:
+            optional = [k for k in names if k not in required]
             raise ValueError(
-                f"{cls.__name__}.from_dict needs {required} (and optionally "
-                f"{sorted(set(names) - set(required))}); "
-                f"missing {missing}, unknown {unknown}."
+                f"{cls.__name__}.from_dict needs {required}"
+                + (f" (and optionally {optional})" if optional else "")
+                + f"; missing {missing}, unknown {unknown}."
             )
         fields = {"step": _check_step_count(d["step"])}
         for name in cls._scalars:
@@ -233,17 +235,42 @@ def _check_writeable(name, a):
 class _Optimizer:
     """The protocol every algorithm shares (see :class:`Adam`).
 
-    Subclasses set ``_state_class``, ``_params`` (constructor names, for the
-    repr), write ``init`` and ``step``, and may override ``_state_arrays``
-    (the arrays a step writes, checked against ``x`` before it writes any).
+    Subclasses set ``_state_class``, store each constructor argument under its
+    own name (the repr lists them), write ``step`` and may override
+    ``_initial_arrays`` (a fresh state's arrays) and ``_state_arrays`` (the
+    arrays a step writes, checked against ``x`` before it writes any).
     """
 
     _state_class = AdamState
-    _params = ()
 
     def __repr__(self):
-        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._params)
+        names = inspect.signature(type(self)).parameters
+        args = ", ".join(f"{n}={getattr(self, n)!r}" for n in names)
         return f"{type(self).__name__}({args})"
+
+    def init(self, x):
+        """Return a fresh state for parameters shaped like ``x``.
+
+        Parameters
+        ----------
+        x : ndarray of float32 or float64
+            The parameters the state will update; not modified.
+
+        Returns
+        -------
+        state : OptimizerState
+            The algorithm's state record (:class:`AdamState` for :class:`Adam`)
+            with ``step=0``, zero moments of ``x``'s shape and dtype, and the
+            record's default scalars.
+        """
+        x = _check_params(x)
+        return self._state_class(step=0, **self._initial_arrays(x))
+
+    def _initial_arrays(self, x):
+        """The arrays of a fresh state: zeros for each field without a default."""
+        fields = dataclasses.fields(self._state_class)
+        names = [f.name for f in fields if f.default is dataclasses.MISSING]
+        return {name: np.zeros_like(x) for name in names if name != "step"}
 
     def _set_common(self, learning_rate, epsilon, weight_decay, max_grad_norm, **betas):
         """Validate and store the hyperparameters every algorithm has."""
@@ -522,18 +549,6 @@ class Adam(_Optimizer):
     """
 
     _state_class = AdamState
-    _params = (
-        "learning_rate",
-        "beta_1",
-        "beta_2",
-        "epsilon",
-        "bias_correction",
-        "amsgrad",
-        "weight_decay",
-        "decoupled_weight_decay",
-        "max_grad_norm",
-        "backend",
-    )
 
     def __init__(
         self,
@@ -560,22 +575,11 @@ class Adam(_Optimizer):
         )
         self.backend = _check_backend(backend)
 
-    def init(self, x):
-        """Return a fresh :class:`AdamState` for parameters shaped like ``x``.
-
-        Parameters
-        ----------
-        x : ndarray of float32 or float64
-            The parameters the state will update.
-
-        Returns
-        -------
-        state : AdamState
-            Zero moments of ``x``'s shape and dtype, ``step=0``.
-        """
-        x = _check_params(x)
-        v_max = np.zeros_like(x) if self.amsgrad else None
-        return AdamState(step=0, m=np.zeros_like(x), v=np.zeros_like(x), v_max=v_max)
+    def _initial_arrays(self, x):
+        arrays = {"m": np.zeros_like(x), "v": np.zeros_like(x)}
+        if self.amsgrad:
+            arrays["v_max"] = np.zeros_like(x)
+        return arrays
 
     def step(self, x, grad, state, out=None):
         """Take one Adam step, updating ``x`` (or ``out``) and ``state`` in place.
