@@ -25,6 +25,13 @@ from ._optimizers import (
     ScheduleFreeState,
     make_optimizer,
 )
+from ._schedules import (
+    ConstantSchedule,
+    ExponentialDecay,
+    InverseTimeDecay,
+    LinearWarmup,
+    WarmupCosineDecay,
+)
 
 # Compatibility shim, temporary: this version of _minimize builds Adam from
 # every parameter of Adam's signature, which now includes max_grad_norm and
@@ -44,12 +51,17 @@ __all__ = [
     "AdamState",
     "Adamax",
     "AdamaxState",
+    "ConstantSchedule",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "LinearWarmup",
     "NAdam",
     "NAdamState",
     "RAdam",
     "RAdamState",
     "ScheduleFreeAdamW",
     "ScheduleFreeState",
+    "WarmupCosineDecay",
     "adam_minimize",
     "make_optimizer",
 ]
