@@ -370,7 +370,10 @@ class _Optimizer:
         arrays = self._state_arrays(state)
         if not _fast_path_ok(x, grad, arrays):
             grad = _check_step_slow(x, grad, arrays, state)
-        if grad is x or _views_may_overlap(grad, x):
+        if grad is x or (
+            (grad.base is not None or x.base is not None)
+            and np.may_share_memory(grad, x)
+        ):
             grad = grad.copy()  # the update writes x before it is done with g
         step = state.step
         if type(step) is not int or step < 0:
@@ -392,11 +395,6 @@ class _Optimizer:
     def _clipped(self, grad):
         scale = self._clip_scale(grad)
         return grad if scale is None else grad * scale
-
-
-def _views_may_overlap(a, b):
-    # Arrays that own their memory and are distinct objects cannot overlap.
-    return (a.base is not None or b.base is not None) and np.may_share_memory(a, b)
 
 
 def _fast_path_ok(x, grad, arrays):
@@ -640,7 +638,9 @@ class Adam(_Optimizer):
         """
         b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
         m, v = state.m, state.v
-        g = self._clipped(grad)  # clip_by_global_norm, before anything else
+        g = grad
+        if self.max_grad_norm is not None:
+            g = self._clipped(grad)  # clip_by_global_norm, before anything else
         if wd and not self.decoupled_weight_decay:
             g = x * wd + g  # coupled L2: the gradient of f + wd/2 ||x||^2
         if wd and self.decoupled_weight_decay:
@@ -658,14 +658,17 @@ class Adam(_Optimizer):
         if self.bias_correction:
             c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         np.sqrt(v, out=w)  # w = sqrt(v_hat) + eps
-        w /= math.sqrt(c2)
+        if c2 != 1.0:  # (dividing by 1 changes nothing)
+            w /= math.sqrt(c2)
         w += self.epsilon
         np.divide(m, w, out=w)  # x_t = x_{t-1} - lr m_hat / (sqrt(v_hat) + eps)
         w *= lr / c1
         x -= w
 
     def _use_numba(self, x, state, out):
-        if self.backend == "numpy":
+        if self.backend == "numpy" or (
+            self.backend == "auto" and x.size < NUMBA_MIN_SIZE
+        ):
             return False
         arrays = [a for _, a in self._state_arrays(state)] + [x]
         contiguous = all(a.flags.c_contiguous for a in arrays) and (

@@ -16,6 +16,7 @@ variant and cached on disk (``cache=True``).
 import math
 
 import numba
+import numpy as np
 
 __all__ = ["adam_step"]
 
@@ -87,6 +88,10 @@ def adam_step(x, grad, m, v, v_max, out, scalars):
         multiplying a float32 array.
     """
     grad = grad if grad.flags.c_contiguous else grad.copy()
-    flat = [None if a is None else a.reshape(-1) for a in (x, grad, m, v, v_max, out)]
-    as_dtype = x.dtype.type
-    _adam_kernel(*flat, *[None if c is None else as_dtype(c) for c in scalars])
+    arrays = (x, grad, m, v, v_max, out)
+    if x.ndim != 1:  # C-contiguous: reshape gives views
+        arrays = [None if a is None else a.reshape(-1) for a in arrays]
+    if x.dtype != np.float64:  # Python floats are float64 already
+        as_dtype = x.dtype.type
+        scalars = [None if c is None else as_dtype(c) for c in scalars]
+    _adam_kernel(*arrays, *scalars)
