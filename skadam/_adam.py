@@ -13,7 +13,7 @@ import dataclasses
 import inspect
 import math
 from importlib.util import find_spec
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 
@@ -201,7 +201,10 @@ def _check_real(name, value, low, high=math.inf, low_open=False, high_open=True)
 
 def _check_flag(name, value):
     # bool("False") is True: a string or any other object is a mistake.
-    if not isinstance(value, bool | np.bool_) and value not in (0, 1):
+    is_flag = isinstance(value, bool | np.bool_) or (
+        isinstance(value, Integral) and value in (0, 1)
+    )
+    if not is_flag:
         raise ValueError(f"{name} must be True or False, got {value!r}.")
     return bool(value)
 

@@ -327,7 +327,9 @@ def peak_step_memory(adam, d, n_steps=5):
 @pytest.mark.parametrize("params", VARIANTS, ids=VARIANT_IDS)
 def test_numba_steps_allocate_no_parameter_sized_arrays(params):
     d = 2_000_000  # one parameter-sized float64 array is 16 MB
-    assert peak_step_memory(Adam(**params, backend="numba"), d) < 64 * 1024
+    # A quarter of that: room for unrelated allocations (a Dask cluster's
+    # threads) that a tracer sees, none for a parameter-sized array.
+    assert peak_step_memory(Adam(**params, backend="numba"), d) < 8 * d / 4
 
 
 @pytest.mark.slow
@@ -650,7 +652,7 @@ def test_repr_lists_hyperparameters():
 @pytest.mark.parametrize(
     "name", ["bias_correction", "amsgrad", "decoupled_weight_decay"]
 )
-@pytest.mark.parametrize("bad", ["False", None, 2, 0.5])
+@pytest.mark.parametrize("bad", ["False", None, 2, 0.5, np.array([1, 0])])
 def test_flags_must_be_booleans(name, bad):
     with pytest.raises(ValueError, match=f"{name} must be True or False"):
         Adam(**{name: bad})
