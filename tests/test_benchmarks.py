@@ -136,11 +136,6 @@ SUPPORT = {
     "_data.py",
     "report.py",
 }
-# These two move to the public backend switch in another change; add them to
-# the public-API check below once it is merged.
-PRIVATE_UNTIL_BACKEND_SWITCH = {"case_crossover.py", "case_large.py"}
-
-
 def test_one_runner_one_harness_and_cases_only():
     from benchmarks.run import CASES
 
@@ -167,10 +162,7 @@ def _private_skadam_uses(path):
 
 
 def test_cases_use_the_public_api_only():
-    checked = sorted(
-        set(BENCHMARKS.glob("*.py"))
-        - {BENCHMARKS / name for name in PRIVATE_UNTIL_BACKEND_SWITCH}
-    )
+    checked = sorted(BENCHMARKS.glob("*.py"))
     assert BENCHMARKS / "case_dask.py" in checked
     uses = {p.name: _private_skadam_uses(p) for p in checked}
     assert {name: found for name, found in uses.items() if found} == {}

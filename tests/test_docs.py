@@ -453,11 +453,6 @@ def test_gallery_example_has_title_cells_and_a_figure(path):
     assert re.search(r"plt\.(subplots|figure)\(", source), "no figure"
 
 
-# Files that another change rewrites; each still names ``skadam[...]`` there.
-# Remove an entry once that change is merged (the test then covers it too).
-INSTALL_TEXT_OWNED_ELSEWHERE = {"docs/api.rst", "skadam/_fused.py"}
-
-
 def _install_texts():
     root = DOCS.parent
     paths = [root / "README.md", *DOCS.rglob("*.rst"), *DOCS.glob("*.py")]
@@ -467,8 +462,7 @@ def _install_texts():
         name = str(path.relative_to(root))
         if "_build" in path.parts or "auto_examples" in path.parts:
             continue
-        if name not in INSTALL_TEXT_OWNED_ELSEWHERE:
-            yield name, path.read_text()
+        yield name, path.read_text()
 
 
 def test_install_commands_install_from_the_checkout():
