@@ -64,7 +64,7 @@ def _estimator_demo():
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from ._estimators import AdamLogisticClassifier
+    from ._linear_model import AdamLogisticClassifier
 
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)

@@ -32,7 +32,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skadam import AdamLinearRegressor, AdamLogisticClassifier, _estimators
+from skadam import AdamLinearRegressor, AdamLogisticClassifier, _linear_model
+from skadam._scaling import Standardization
 
 
 @pytest.fixture(autouse=True)
@@ -421,8 +422,8 @@ def test_rare_features_on_par_with_logistic_regression():
     threshold = np.median(X @ w)
     y, y_test = X @ w > threshold, X_test @ w > threshold
     model = AdamLogisticClassifier(random_state=0).fit(X, y)
-    largest = X.max(axis=0).toarray().ravel() - model._loss_.mean  # X >= 0
-    assert np.all(largest / model._loss_.scale <= 3 + 1e-9)
+    largest = X.max(axis=0).toarray().ravel() - model._scaling_.mean  # X >= 0
+    assert np.all(largest * model._scaling_.factor <= 3 + 1e-6)
     reference = LogisticRegression(C=1 / (10_000 * 1e-4), max_iter=1000).fit(X, y)
     assert model.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.01
 
@@ -449,7 +450,8 @@ def test_warm_start_continues_like_an_uninterrupted_run(Estimator, name):
     split.set_params(max_iter=4).fit(X, y)
     assert_array_equal(split.coef_, whole.coef_)
     assert split.t_ == whole.t_ == 6 * int(np.ceil(len(y) / 32))
-    assert split.n_iter_ == 6 and len(split.loss_curve_) == 6
+    # n_iter_ is the last fit's epochs (as scikit-learn), loss_curve_ all of them.
+    assert split.n_iter_ == 4 and len(split.loss_curve_) == 6
     assert_array_equal(split.adam_state_.v, whole.adam_state_.v)
     # A changed hyperparameter applies to the continued run.
     faster = clone(split).set_params(max_iter=2).fit(X, y)
@@ -473,20 +475,21 @@ def test_partial_fit_equals_fit_epochs(Estimator, name, monkeypatch):
     # fit standardises the features, partial_fit does not: without the
     # standardisation they run the same epochs.
     n_features = X.shape[1]
-    identity = (np.zeros(n_features), np.ones(n_features))
-    monkeypatch.setattr(_estimators, "_feature_scaling", lambda *args: identity)
-    params = dict(batch_size=8, tol=None, random_state=0)
-    if Estimator is AdamLinearRegressor:
-        # fit holds the intercept of centred targets at its optimum, 0;
-        # partial_fit trains it.
-        params["fit_intercept"] = False
+    identity = Standardization.identity(n_features, X.dtype)
+    monkeypatch.setattr(
+        _linear_model, "feature_standardization", lambda *args: identity
+    )
+    # Nor does partial_fit start the intercept where the first batch puts it
+    # (a stream's first batch need not represent the data), nor hold it.
+    params = dict(batch_size=8, tol=None, random_state=0, fit_intercept=False)
     whole = Estimator(max_iter=3, **params).fit(X, y)
     parts = Estimator(**params)
     extra = {"classes": np.unique(y)} if Estimator is AdamLogisticClassifier else {}
     for _ in range(3):
         parts.partial_fit(X, y, **extra)
     assert_array_equal(parts.coef_, whole.coef_)
-    assert parts.t_ == whole.t_ and parts.n_iter_ == 3
+    # n_iter_ counts the epochs of the last call, as in scikit-learn.
+    assert parts.t_ == whole.t_ and parts.n_iter_ == 1
 
 
 def test_partial_fit_on_batches_keeps_moments():
