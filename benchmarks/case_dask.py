@@ -6,8 +6,9 @@ holds the data (20 features); every contender is timed in milliseconds:
 - ``skadam_dask_objective_small`` / ``memory_objective_small``: one call of
   :class:`skadam.dask.DaskLinearObjective` (one Adam step of a full-batch fit,
   one round trip to the workers) on 10,000 rows in 8 blocks, against
-  :meth:`skadam._loss.LinearLoss.objective` on the same rows in memory.  The
-  arithmetic is negligible: the difference is the fixed per-step overhead.
+  :meth:`skadam._linear_loss.LinearModelLoss.loss_gradient` on the same rows
+  in memory.  The arithmetic is negligible: the difference is the fixed
+  per-step overhead.
 - ``skadam_dask_objective_large`` / ``memory_objective_large``: the same on
   1,000,000 rows (100,000 with ``--quick``), where the two workers share the
   arithmetic.
@@ -26,7 +27,9 @@ import numpy as np
 from distributed import Client, LocalCluster
 
 from skadam import AdamLinearRegressor
-from skadam._loss import LinearLoss
+from skadam._linear_loss import LinearModelLoss
+from skadam._losses import HalfSquaredError
+from skadam._penalties import L2Penalty
 from skadam.dask import DaskLinearObjective, Incremental
 
 from ._timing import clock, compare, ratios
@@ -51,14 +54,14 @@ def _data(n_rows, n_blocks, seed=0):
 def _objective_contenders(client, n_rows, label):
     """Cluster and in-memory objective calls; the cluster one stays open."""
     X, y, dX, dy = _data(n_rows, 8)
-    loss = LinearLoss("squared")
+    loss = LinearModelLoss(HalfSquaredError(), L2Penalty(1e-3))
     coef = np.full(loss.coef_shape(1, N_FEATURES), 0.1)
     objective = DaskLinearObjective(dX, dy, alpha=1e-3, client=client)
     Y = y[:, None]
     return objective, {
         f"skadam_dask_objective_{label}": lambda: clock(objective, coef) * 1e3,
         f"memory_objective_{label}": lambda: (
-            clock(loss.objective, coef, X, Y, None, 1e-3) * 1e3
+            clock(loss.loss_gradient, coef, X, Y) * 1e3
         ),
     }
 

@@ -125,10 +125,8 @@ class WeightedMoments:
         weight_sum = float(w.sum())
         low, high = _column_range(X, w > 0)
         if sparse.issparse(X):
-            # Centred two-pass kernels accumulating in float64 (checked in
-            # sklearn/utils/sparsefuncs_fast.pyx); the weights in X's dtype.
-            mean, variance = mean_variance_axis(X, axis=0, weights=w.astype(X.dtype))
-            mean, m2 = np.asarray(mean, np.float64), variance * weight_sum
+            mean, m2 = _sparse_mean_m2(X, w, weight_sum)
+            m2 = np.maximum(m2, 0.0)  # its correction term may leave -1e-31
             unit = np.ones_like(mean)
         else:
             unit = _power_of_two_above(np.maximum(np.abs(low), np.abs(high)))
@@ -180,6 +178,43 @@ def _power_of_two_above(values):
     """The smallest powers of two at least ``values`` (1 for zeros)."""
     _, exponent = np.frexp(values)
     return np.ldexp(1.0, np.where(values > 0, exponent, 0))
+
+
+def _sparse_mean_m2(X, w, weight_sum):
+    """Centred two-pass kernels accumulating in float64, never densified.
+
+    :func:`~sklearn.utils.sparsefuncs.mean_variance_axis` (checked in
+    ``sklearn/utils/sparsefuncs_fast.pyx``) takes the weights in ``X``'s
+    dtype; float32 data goes through it in float64 chunks (of columns for
+    CSC, of rows for CSR, merged by Chan's update), so that the weights are
+    not rounded to float32 and no float64 copy of ``X`` is made.
+    """
+    if X.dtype == np.float64:
+        mean, variance = mean_variance_axis(X, axis=0, weights=w)
+        return mean, variance * weight_sum
+    if X.format == "csc":
+        step = max(1, X.shape[1] // 16)
+        parts = [
+            mean_variance_axis(X[:, j : j + step].astype(np.float64), 0, weights=w)
+            for j in range(0, X.shape[1], step)
+        ]
+        mean = np.concatenate([p[0] for p in parts])
+        return mean, np.concatenate([p[1] for p in parts]) * weight_sum
+    total = None
+    step = max(1, _CHUNK_ELEMENTS // max(1, X.shape[1]))
+    for lo in range(0, X.shape[0], step):
+        w_c = w[lo : lo + step]
+        if not w_c.sum():
+            continue
+        mean, variance = mean_variance_axis(
+            X[lo : lo + step].astype(np.float64), 0, weights=w_c
+        )
+        ones = np.ones_like(mean)
+        part = WeightedMoments(
+            float(w_c.sum()), mean, variance * w_c.sum(), ones, ones, ones, X.dtype
+        )
+        total = part if total is None else total.merge(part)
+    return total.mean, total.m2
 
 
 def _dense_mean_m2(X, w, weight_sum, unit):

@@ -2,12 +2,20 @@ import doctest
 
 import pytest
 
-from skadam import _estimators, _loss, _training
+from skadam import (
+    _linear_loss,
+    _linear_model,
+    _losses,
+    _penalties,
+    _scaling,
+    _training,
+)
 
 
-@pytest.mark.parametrize("module", [_loss, _training, _estimators])
+@pytest.mark.parametrize(
+    "module", [_losses, _penalties, _linear_loss, _scaling, _training, _linear_model]
+)
 def test_docstring_examples_run(module):
     failures, attempted = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert failures == 0
-    if module is not _training:
-        assert attempted > 0
+    assert attempted > 0
