@@ -1219,7 +1219,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             raise ValueError(
                 "class_weight must be finite and non-negative; got "
                 + ", ".join(
-                    f"{weights[k]!r} for class {self.classes_[k]!r}"
+                    f"{float(weights[k])!r} for class {self.classes_[k].tolist()!r}"
                     for k in np.flatnonzero(bad)
                 )
                 + "."
