@@ -250,13 +250,21 @@ class _AdamLinearModel(BaseEstimator):
         moments = None
         if reset and max_epochs is not None:
             moments = WeightedMoments.from_array(X, train_s)
+        target_mean = (train_s.astype(np.float64) @ Y) / source.weight_sum
+        constant = self._base_loss().constant_raw_prediction(target_mean)
+        if not self.fit_intercept:
+            constant = np.zeros_like(constant)
+        # Rows of Y only, no pass over X.
+        Z = np.broadcast_to(constant.astype(dtype), Y.shape)
+        constant_loss = self._base_loss().loss(Y, Z, train_s) / source.weight_sum
         return self._fit_source(
             source,
             reset=reset,
             max_epochs=max_epochs,
             dtype=dtype,
             feature_moments=moments,
-            target_mean=(train_s.astype(np.float64) @ Y) / source.weight_sum,
+            target_mean=target_mean,
+            constant_loss=constant_loss,
             validation=None
             if val_rows is None
             else self._validation(X, Y, s, val_rows),
@@ -271,6 +279,7 @@ class _AdamLinearModel(BaseEstimator):
         dtype=None,
         feature_moments=None,
         target_mean=None,
+        constant_loss=None,
         validation=None,
     ):
         """Train from any data source and set the fitted attributes as ``fit`` does.
@@ -282,14 +291,19 @@ class _AdamLinearModel(BaseEstimator):
         1. validates the features and sets ``n_features_in_`` (and
            ``feature_names_in_``), as
            :func:`sklearn.utils.validation.validate_data` does;
-        2. calls ``self._check_targets(y, classes, reset=..., stream=...)``
-           (it sets ``classes_`` of a classifier on a cold start) and, on a
-           cold start, ``self._init_targets(y, s)`` (the regressor's target
-           scaling; it needs ``WeightedMoments`` of the 2-D targets, see
-           :meth:`AdamLinearRegressor._init_targets`);
-        3. makes the source's rows with ``Y = self._encode_targets(y, dtype)``
-           and ``s = self._weights(X, y, sample_weight)`` (divided by the
-           largest weight of all rows, then in ``dtype``).
+        2. checks the targets: ``self._check_targets(y, classes, reset=...,
+           stream=max_epochs is None)`` with the labels (a classifier's
+           ``classes_`` are set here on a cold start: pass ``classes`` when
+           ``y`` is too large to hold); on a cold start, the regressor's
+           target scaling comes from the moments of the 2-D targets,
+           ``self._set_target_scaling(WeightedMoments, y_1d)`` (in memory:
+           ``self._init_targets(y, s)``);
+        3. encodes every row block: ``Y = self._encode_targets(y, dtype)`` and
+           ``s = self._weights(X, y, sample_weight)`` (sample times class
+           weights, divided by their largest value: over all blocks, in
+           float64, then cast to ``dtype``);
+        4. sums with ``self._linear_loss().sums(raw_coef, X, Y, s)`` per block
+           (the raw coefficients it is given are in ``dtype``).
 
         Parameters
         ----------
@@ -318,9 +332,14 @@ class _AdamLinearModel(BaseEstimator):
             cold ``fit`` they define the standardisation (merge the
             moments of blocks with :meth:`WeightedMoments.merge`).
         target_mean : ndarray of shape (n_outputs,), optional
-            Weighted mean of the encoded targets over the training rows: the
-            intercept starts at the loss's optimal constant for it, and the
-            final model is checked against that constant model.
+            Weighted mean of the encoded targets over the training rows:
+            the intercept starts at the loss's optimal constant for it
+            (``self._base_loss().constant_raw_prediction(target_mean)``).
+        constant_loss : float, optional
+            The objective of that constant model (of ``W = 0`` and a zero
+            intercept without ``fit_intercept``) over the training rows: a
+            ``fit`` that ends more than 1% above it warns. None skips that
+            check.
         validation : callable, optional
             ``validation(raw_coef) -> (loss, score)`` on held-out rows.
 
@@ -352,7 +371,7 @@ class _AdamLinearModel(BaseEstimator):
         )
         self._record(result, validation)
         if not stream:
-            self._warn(result, source, target_mean, max_epochs)
+            self._warn(result, source, constant_loss, max_epochs)
         return self
 
     def _start(self, dtype, feature_moments, target_mean):
@@ -474,10 +493,12 @@ class _AdamLinearModel(BaseEstimator):
         self.t_ = self.adam_state_.step
         self.loss_curve_.extend(result.loss_curve)
         if validation is not None:
+            if self.validation_scores_ is None:  # early_stopping set since
+                self.validation_scores_ = []
             self.validation_scores_.extend(result.validation_scores)
             self.best_validation_score_ = result.best_validation_score
 
-    def _warn(self, result, source, target_mean, max_epochs):
+    def _warn(self, result, source, constant_loss, max_epochs):
         """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
         if result.status is Status.NONFINITE:
             warnings.warn(
@@ -497,10 +518,10 @@ class _AdamLinearModel(BaseEstimator):
                 ConvergenceWarning,
                 stacklevel=4,
             )
-        if target_mean is not None:
-            self._check_beats_constant(result, source, target_mean)
+        if constant_loss is not None:
+            self._check_beats_constant(result, source, constant_loss)
 
-    def _check_beats_constant(self, result, source, target_mean):
+    def _check_beats_constant(self, result, source, constant_value):
         """Warn when the fit is worse than the best constant model (W = 0).
 
         Worse means a training objective more than 1% above. This happens
@@ -509,17 +530,13 @@ class _AdamLinearModel(BaseEstimator):
         partial_fit): the objective jumps up and the run stops for lack of
         improvement.
         """
-        loss = self._linear_loss()
-        constant = np.zeros_like(self._coef_)
-        if self.fit_intercept:
-            constant[:, -1] = self._base_loss().constant_raw_prediction(target_mean)
-        constant_value = _objective(loss, source, constant)
         # A margin, as with uninformative features the optimum is only a hair
         # below the constant model and minibatch noise can cross it.
         limit = 1.01 * constant_value + 1e-6
         if not result.loss_curve or not result.loss_curve[-1] > limit:
             return  # the cheap test first
-        final = _objective(loss, source, self._scaling_.to_raw(self._coef_average_))
+        raw = self._scaling_.to_raw(self._coef_average_)
+        final = _objective(self._linear_loss(), source, raw)
         if final > limit:
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "
@@ -617,7 +634,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
-        and Adam state (moments and step count) and random stream.
+        and Adam state (moments and step count) and random stream, with
+        the same validation rows under ``early_stopping`` (drawn once).
+        Changed hyperparameters apply: ``amsgrad`` switched on starts its
+        running maximum from the current second moment.
         The features (and ``n_features_in_``) and the number of outputs
         must not change: a ``ValueError`` says so.
     verbose : int, default=0
@@ -633,10 +653,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         1-D, an array of shape ``(1,)`` when it is a column (as in
         :class:`~sklearn.linear_model.Ridge`).
     n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits and
-        ``partial_fit`` calls).
+        Number of epochs run by the last ``fit`` (at most ``max_iter``; 1
+        after ``partial_fit``), as in scikit-learn's SGD and MLP estimators.
     t_ : int
-        Number of Adam steps taken, ``adam_state_.step``.
+        Number of Adam updates taken in all, ``adam_state_.step`` (the
+        running total over ``warm_start`` fits and ``partial_fit`` calls).
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
@@ -686,10 +707,15 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
-    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
-    ``partial_fit`` does not standardise (its first batch need not represent
-    the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``;
+    they accumulate in float64 with centred formulas whatever the dtype and
+    format of ``X``, and a feature whose spread is below the rounding of its
+    values (a constant) gets a coefficient of exactly 0 when there is an
+    intercept to take its effect. ``partial_fit`` does not standardise, and
+    a cold ``partial_fit`` starts the intercept at 0 (its first batch need
+    not represent the data; it may hold one class only): scale the features
+    first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler` fitted
+    beforehand. This is the one difference between the two paths. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
@@ -903,14 +929,18 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
-        and Adam state (moments and step count) and random stream.
+        and Adam state (moments and step count) and random stream, with
+        the same validation rows under ``early_stopping`` (drawn once).
+        Changed hyperparameters apply: ``amsgrad`` switched on starts its
+        running maximum from the current second moment.
         The features (and ``n_features_in_``) must not change, nor the set
         of classes in ``y``: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying the sample weights: a dict
-        ``{class_label: weight}``, or ``"balanced"`` for
+        ``{class_label: weight}`` of finite, non-negative weights (others
+        raise a ``ValueError`` naming the class), or ``"balanced"`` for
         ``n_samples / (n_classes * np.bincount(y))`` (not with
         ``partial_fit``, which does not see the class frequencies).
 
@@ -924,10 +954,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits and
-        ``partial_fit`` calls).
+        Number of epochs run by the last ``fit`` (at most ``max_iter``; 1
+        after ``partial_fit``), as in scikit-learn's SGD and MLP estimators.
     t_ : int
-        Number of Adam steps taken, ``adam_state_.step``.
+        Number of Adam updates taken in all, ``adam_state_.step`` (the
+        running total over ``warm_start`` fits and ``partial_fit`` calls).
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
@@ -978,10 +1009,15 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
-    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
-    ``partial_fit`` does not standardise (its first batch need not represent
-    the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``;
+    they accumulate in float64 with centred formulas whatever the dtype and
+    format of ``X``, and a feature whose spread is below the rounding of its
+    values (a constant) gets a coefficient of exactly 0 when there is an
+    intercept to take its effect. ``partial_fit`` does not standardise, and
+    a cold ``partial_fit`` starts the intercept at 0 (its first batch need
+    not represent the data; it may hold one class only): scale the features
+    first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler` fitted
+    beforehand. This is the one difference between the two paths. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
@@ -995,9 +1031,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
-    with tail averaging, waiting longer buys no accuracy). The intercepts start
-    at their optimum for zero coefficients, the log of the (weighted) class
-    priors.
+    with tail averaging, waiting longer buys no accuracy). In ``fit`` the
+    intercepts start at their optimum for zero coefficients, the log of the
+    (weighted) class priors.
 
     With ``batch_size=None``, a large ``max_iter`` and a small ``tol`` the
     fit reaches the optimum of the objective above.
