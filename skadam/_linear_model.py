@@ -238,6 +238,7 @@ class _AdamLinearModel(BaseEstimator):
         if reset:
             self._init_targets(y, s)
         Y, s = self._encode_targets(y, dtype), s.astype(dtype)
+        self._base_loss().check_y(Y)  # the loss's domain (issue 10's GLMs)
         rows, val_rows = self._split_rows(y, reset, stream=max_epochs is None)
         train_s = s
         if rows is not None:  # the validation rows count for nothing in training
@@ -707,15 +708,16 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
-    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``;
-    they accumulate in float64 with centred formulas whatever the dtype and
-    format of ``X``, and a feature whose spread is below the rounding of its
-    values (a constant) gets a coefficient of exactly 0 when there is an
-    intercept to take its effect. ``partial_fit`` does not standardise, and
-    a cold ``partial_fit`` starts the intercept at 0 (its first batch need
-    not represent the data; it may hold one class only): scale the features
-    first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler` fitted
-    beforehand. This is the one difference between the two paths. Like
+    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
+    Means and variances accumulate in float64, centred (two passes), for
+    any dtype and format of ``X``; a feature spread less than the rounding
+    of its values is a constant, whose coefficient is exactly 0 with an
+    intercept (as with :class:`~sklearn.linear_model.Ridge`). A cold
+    ``partial_fit`` neither standardises the features nor trusts its batch
+    for the intercept (kept at the centred targets' 0, and trained): scale
+    the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand; this
+    is the one difference between ``fit`` and ``partial_fit``. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
@@ -1009,15 +1011,15 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
-    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``;
-    they accumulate in float64 with centred formulas whatever the dtype and
-    format of ``X``, and a feature whose spread is below the rounding of its
-    values (a constant) gets a coefficient of exactly 0 when there is an
-    intercept to take its effect. ``partial_fit`` does not standardise, and
-    a cold ``partial_fit`` starts the intercept at 0 (its first batch need
-    not represent the data; it may hold one class only): scale the features
-    first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler` fitted
-    beforehand. This is the one difference between the two paths. Like
+    A cold ``fit`` fixes the statistics, which ``warm_start`` keeps: means
+    and variances in float64 with a centred two-pass formula (dense, CSR or
+    CSC ``X``, float32 or float64), and a feature whose spread is within the
+    rounding of its values taken for constant, with a zero coefficient when
+    ``fit_intercept``. ``partial_fit`` trains the raw features, and its cold
+    start puts the intercept at 0, as :class:`~sklearn.linear_model.SGDClassifier`
+    does (a stream's first batch may hold one class only): scale the
+    features first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler`
+    fitted beforehand. That is the one way the two paths differ. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
