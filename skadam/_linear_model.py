@@ -252,12 +252,6 @@ class _AdamLinearModel(BaseEstimator):
         if reset and max_epochs is not None:
             moments = WeightedMoments.from_array(X, train_s)
         target_mean = (train_s.astype(np.float64) @ Y) / source.weight_sum
-        constant = self._base_loss().constant_raw_prediction(target_mean)
-        if not self.fit_intercept:
-            constant = np.zeros_like(constant)
-        # Rows of Y only, no pass over X.
-        Z = np.broadcast_to(constant.astype(dtype), Y.shape)
-        constant_loss = self._base_loss().loss(Y, Z, train_s) / source.weight_sum
         return self._fit_source(
             source,
             reset=reset,
@@ -265,7 +259,7 @@ class _AdamLinearModel(BaseEstimator):
             dtype=dtype,
             feature_moments=moments,
             target_mean=target_mean,
-            constant_loss=constant_loss,
+            constant_loss=self._constant_loss(Y, train_s, target_mean),
             validation=None
             if val_rows is None
             else self._validation(X, Y, s, val_rows),
@@ -375,6 +369,14 @@ class _AdamLinearModel(BaseEstimator):
             self._warn(result, source, constant_loss, max_epochs)
         return self
 
+    def _constant_loss(self, Y, s, target_mean):
+        """The objective of the best constant model (W = 0), from Y alone."""
+        constant = self._base_loss().constant_raw_prediction(target_mean)
+        if not self.fit_intercept:
+            constant = np.zeros_like(constant)
+        Z = np.broadcast_to(constant.astype(Y.dtype), Y.shape)
+        return self._base_loss().loss(Y, Z, s) / float(np.sum(s, dtype=np.float64))
+
     def _start(self, dtype, feature_moments, target_mean):
         """Fresh standardisation, coefficients, optimizer state and random stream."""
         d = self.n_features_in_
@@ -415,11 +417,10 @@ class _AdamLinearModel(BaseEstimator):
 
     def _weights(self, X, y, sample_weight):
         """Sample weights times class weights, divided by their maximum (float64)."""
+        # Raises on negative weights and on all-zero weights.
         s = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if sample_weight is not None and not np.any(s):
-            raise ValueError("All sample weights are zero: nothing to fit.")
         s = self._class_weights(y, s)
         return normalized_weights(s)
 

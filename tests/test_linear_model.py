@@ -649,8 +649,13 @@ def test_classifier_specific_bad_input():
         AdamLogisticClassifier().fit(X, y + 0.5)
     with pytest.raises(ValueError, match=r"(?i)negative"):
         AdamLogisticClassifier().fit(X, y, sample_weight=-np.ones(len(y)))
-    with pytest.raises(ValueError, match="zero"):
+    # scikit-learn's validation of sample_weight, then skadam's own message
+    # when the class weights zero out every sample.
+    with pytest.raises(ValueError, match="at least one non-zero"):
         AdamLogisticClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+    no_weight = {label: 0.0 for label in np.unique(y)}
+    with pytest.raises(ValueError, match="sample weights times class weights"):
+        AdamLogisticClassifier(class_weight=no_weight).fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
@@ -1070,7 +1075,7 @@ def test_a_full_batch_source_fits_like_fit(Estimator, name):
     # What skadam.dask does with a reduction over row blocks, here in memory.
     X, y = load(name)
     X = X + 10.0  # offsets: the standardisation must be the same
-    params = dict(batch_size=None, max_iter=40, random_state=0)
+    params = dict(batch_size=None, max_iter=40, tol=None, random_state=0)
     expected = Estimator(**params).fit(X, y)
     model = Estimator(**params)
     validate_data(model, X, reset=True)
