@@ -14,6 +14,16 @@ A penalty is split in two parts, as proximal gradient methods need it:
 skips it.  An L1 or elastic-net penalty is then one class whose ``prox``
 soft-thresholds ``W`` by ``step * alpha * l1_ratio``; ``positive=True`` is
 the projection ``W <- max(W, 0)`` in the same ``prox``.
+
+``prox`` works on the raw weights.  The estimators train ``W' = W / f``
+(:class:`skadam._scaling.Standardization`, ``f`` its ``factor``); for a
+penalty ``P`` separable over coordinates, the proximal step in trained
+coordinates with steps ``eta`` is ``W' <- prox(f * W', eta * f**2) / f``
+(substitute ``W = f W'`` in the proximal problem), and frozen features
+(``f = 0``) stay at 0.  The training loop does not call ``prox`` yet: the
+per-coordinate step needs the optimizer's preconditioner
+(``lr_t / (sqrt(v_hat) + epsilon)`` for Adam), which the optimizer protocol
+does not expose today.
 """
 
 import numpy as np
