@@ -39,8 +39,13 @@ from sklearn.utils.validation import (
 
 from ._adam import Adam
 from ._linear_loss import LinearModelLoss
-from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
-from ._penalties import L2Penalty
+from ._losses import (
+    HalfBinomialLoss,
+    HalfMultinomialLoss,
+    HalfSquaredError,
+    regression_loss,
+)
+from ._penalties import make_penalty
 from ._scaling import (
     Standardization,
     WeightedMoments,
@@ -103,7 +108,10 @@ class _AdamLinearModel(BaseEstimator):
     """Shared fitting code; subclasses encode the targets and name the loss."""
 
     _parameter_constraints: ClassVar[dict] = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "positive": ["boolean"],
         "fit_intercept": ["boolean"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -130,7 +138,10 @@ class _AdamLinearModel(BaseEstimator):
     def __init__(
         self,
         *,
+        penalty="l2",
         alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
         fit_intercept=True,
         learning_rate=0.01,
         beta_1=0.9,
@@ -148,7 +159,10 @@ class _AdamLinearModel(BaseEstimator):
         warm_start=False,
         verbose=0,
     ):
+        self.penalty = penalty
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.positive = positive
         self.fit_intercept = fit_intercept
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
@@ -384,7 +398,7 @@ class _AdamLinearModel(BaseEstimator):
             self._scaling_ = Standardization.identity(d, dtype)
         else:
             self._scaling_ = feature_standardization(
-                feature_moments, self.alpha, self.fit_intercept
+                feature_moments, np.max(self._penalty().l2), self.fit_intercept
             )
             self._scaling_.freeze_intercept = self._intercept_is_known()
         coef = np.zeros(self._linear_loss().coef_shape(self._n_outputs(), d), dtype)
@@ -404,9 +418,11 @@ class _AdamLinearModel(BaseEstimator):
 
     def _linear_loss(self):
         """The objective: this estimator's loss and penalty on packed coef."""
-        return LinearModelLoss(
-            self._base_loss(), L2Penalty(self.alpha), self.fit_intercept
-        )
+        return LinearModelLoss(self._base_loss(), self._penalty(), self.fit_intercept)
+
+    def _penalty(self):
+        """The penalty on the trained weights (see the regressor's override)."""
+        return make_penalty(self.penalty, self.alpha, self.l1_ratio, self.positive)
 
     def _batch_size(self, n_rows):
         if self.batch_size != "auto":
@@ -766,6 +782,72 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     """
 
     _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
+    _parameter_constraints: ClassVar[dict] = {
+        **_AdamLinearModel._parameter_constraints,
+        "loss": [
+            StrOptions(
+                {"squared_error", "huber", "quantile", "poisson", "gamma", "tweedie"}
+            )
+        ],
+        "delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "power": [Interval(Real, None, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        delta=1.0,
+        quantile=0.5,
+        power=1.5,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
+        fit_intercept=True,
+        learning_rate=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        amsgrad=False,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        verbose=0,
+    ):
+        super().__init__(
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            positive=positive,
+            fit_intercept=fit_intercept,
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            warm_start=warm_start,
+            verbose=verbose,
+        )
+        self.loss = loss
+        self.delta = delta
+        self.quantile = quantile
+        self.power = power
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -806,16 +888,43 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
             Predictions; 1-D for a single output, whether ``y`` was 1-D or a
             column, as in :class:`~sklearn.linear_model.Ridge`.
         """
-        Z = self._decision(X)
+        Z = self._unscaled_loss().inverse_link(self._decision(X))
         return Z.ravel() if Z.shape[1] == 1 else Z
 
+    def _unscaled_loss(self):
+        """The per-sample loss in the units of ``y``."""
+        return regression_loss(
+            self.loss, delta=self.delta, quantile=self.quantile, power=self.power
+        )
+
     def _base_loss(self):
-        return HalfSquaredError()
+        """The loss of the trained (rescaled) targets."""
+        loss = self._unscaled_loss()
+        if loss.target_scale_degree is None:
+            return loss
+        return loss.scaled(self._y_scale_)
+
+    def _penalty(self):
+        """The penalty on the weights of the rescaled targets.
+
+        Training on ``y / c`` (per output) with a loss of degree ``k``
+        divides the objective by ``c**k``: the penalty on the trained weights
+        ``W / c`` then has strengths ``l1 c**(1 - k)`` and ``l2 c**(2 - k)``
+        (see :meth:`skadam._penalties.ElasticNetPenalty.scaled`).
+        """
+        penalty = super()._penalty()
+        k = self._unscaled_loss().target_scale_degree
+        if k is None or not hasattr(self, "_y_scale_"):
+            return penalty
+        c = np.asarray(self._y_scale_, np.float64)[:, None]
+        return penalty.scaled(c ** (1 - k), c ** (2 - k))
 
     def _n_outputs(self):
         return len(self._y_shift_)
 
     def _intercept_is_known(self):
+        if not isinstance(self._unscaled_loss(), HalfSquaredError):
+            return False
         # For centred features and targets the optimal intercept (in trained
         # coordinates) is 0 whatever the weights: holding it there spares Adam
         # the rounding noise of its near-zero gradient, which its normalised
@@ -844,6 +953,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``predict`` and ``intercept_`` are 1-D and scalar).
         """
         self._y_shift_, self._y_scale_ = target_scaling(moments, self.fit_intercept)
+        if self._unscaled_loss().target_scale_degree is None:
+            # The log link: scaling y only moves the intercept; y stays as is.
+            self._y_shift_ = np.zeros_like(self._y_shift_)
+            self._y_scale_ = np.ones_like(self._y_scale_)
         self._y_1d_ = bool(y_1d)
 
     def _encode_targets(self, y, dtype):
@@ -851,8 +964,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         return ((Y - self._y_shift_) / self._y_scale_).astype(dtype)
 
     def _score_decisions(self, Z, Y, s):
-        # R^2 is unchanged by the per-output affine scaling of the targets.
-        return r2_score(Y, Z, sample_weight=s)
+        # R^2 of the predictions (the inverse link of Z), unchanged by the
+        # per-output affine scaling of the targets.
+        return r2_score(Y, self._base_loss().inverse_link(Z), sample_weight=s)
 
     def _unpack(self, W, b):
         scale = self._y_scale_.astype(W.dtype)
@@ -1069,7 +1183,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     def __init__(
         self,
         *,
+        penalty="l2",
         alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
         fit_intercept=True,
         learning_rate=0.01,
         beta_1=0.9,
@@ -1089,7 +1206,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         class_weight=None,
     ):
         super().__init__(
+            penalty=penalty,
             alpha=alpha,
+            l1_ratio=l1_ratio,
+            positive=positive,
             fit_intercept=fit_intercept,
             learning_rate=learning_rate,
             beta_1=beta_1,
