@@ -781,7 +781,6 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ((10,), True)
     """
 
-    _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
     _parameter_constraints: ClassVar[dict] = {
         **_AdamLinearModel._parameter_constraints,
         "loss": [
@@ -851,8 +850,18 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        # As PoissonRegressor, GammaRegressor and TweedieRegressor's tags.
+        tags.target_tags.multi_output = not self._is_glm()
+        tags.target_tags.positive_only = self._is_glm()
         return tags
+
+    def _is_glm(self):
+        return self.loss in {"poisson", "gamma", "tweedie"}
+
+    @property
+    def _y_validation(self):
+        # The log-link losses take one output, as scikit-learn's GLMs do.
+        return {"multi_output": not self._is_glm(), "y_numeric": True}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):

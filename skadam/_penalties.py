@@ -259,7 +259,7 @@ class L1Penalty(ElasticNetPenalty):
 
 
 def make_penalty(penalty, alpha, l1_ratio=0.15, positive=False):
-    """The penalty of the estimators' ``penalty``, ``alpha``, ``l1_ratio``, ``positive``.
+    """Build the penalty named by the estimators' ``penalty`` parameter.
 
     Parameters
     ----------
