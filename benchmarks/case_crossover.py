@@ -1,20 +1,20 @@
-"""Where each form of skadam's update pays: the thresholds of ``skadam._fused``.
+"""Where the numba backend pays: the threshold of ``Adam(backend="auto")``.
 
-One float64 Adam step, by size, in each form (see ``skadam/_fused.py``):
+One float64 Adam step, by size, through the public backend switch:
 
-- ``numpy``: the NumPy code path of :class:`skadam.Adam`;
-- ``interpreted``: the element-wise kernel run by Python on floats;
-- ``numba_serial`` / ``numba_threaded``: the kernel compiled by numba.
+- ``numpy``: ``Adam(backend="numpy").step``, the reference update;
+- ``numba``: ``Adam(backend="numba").step``, the compiled one-pass kernel.
 
-Each form is timed over the sizes where the choice between forms is made;
-the thresholds in ``skadam/_fused.py`` come from these curves.
+Each is timed over the sizes where the choice between them is made;
+``skadam._adam.NUMBA_MIN_SIZE`` (the "auto" rule) comes from these curves.
 """
 
 import time
+from importlib.util import find_spec
 
 import numpy as np
 
-from skadam import Adam, _fused
+from skadam import Adam
 
 from ._timing import compare
 
@@ -24,21 +24,14 @@ UNIT = "us/step"
 
 def forms(d):
     rng = np.random.default_rng(0)
-    x, g = rng.standard_normal(d), rng.standard_normal(d)
-    m, v = np.zeros(d), np.zeros(d)
-    adam = Adam()
-    state = adam.init(x)
-    scalars = (0.9, 0.1, 0.999, 0.001, 1e-8, 0.5, 0.01, None, None)
-    if _fused._kernels is None:
-        _fused._compile()
-    serial, threaded = _fused._kernels or (None, None)
-    calls = {
-        "numpy": lambda: adam._numpy_step(x, g, state, 0.001, 0.1, 0.001),
-        "interpreted": lambda: _fused._interpreted(x, g, m, v, None, None, scalars),
-    }
-    if serial is not None:
-        calls["numba_serial"] = lambda: serial(x, g, m, v, None, None, *scalars)
-        calls["numba_threaded"] = lambda: threaded(x, g, m, v, None, None, *scalars)
+    g = rng.standard_normal(d)
+    backends = ["numpy"] + (["numba"] if find_spec("numba") else [])
+    calls = {}
+    for backend in backends:
+        adam = Adam(backend=backend)
+        x = rng.standard_normal(d)
+        state = adam.init(x)
+        calls[backend] = lambda adam=adam, x=x, state=state: adam.step(x, g, state)
     return calls
 
 
@@ -53,15 +46,13 @@ def per_step_us(call, repeat):
 
 
 def run(quick):
-    sizes = [1, 2, 4, 8, 16, 100, 1_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
+    sizes = [2, 16, 100, 1_000, 10_000, 30_000, 100_000, 300_000, 1_000_000]
     if quick:
         sizes = [2, 16, 1_000]
     repeats = 3 if quick else 7
     series, results = {}, {}
     for d in sizes:
         calls = forms(d)
-        if d > 64:  # Python on floats is hopeless beyond a handful
-            calls.pop("interpreted")
         repeat = max(1, min(2000, 2_000_000 // (d * 20)))
         timings = compare(
             {k: per_step_us(c, repeat) for k, c in calls.items()}, repeats

@@ -2,10 +2,11 @@
 
 For each problem every contender is fitted with its default parameters
 (``random_state=0`` where it has one); the fit time is measured, and the
-model's quality on held-out data is recorded with it (test log-loss for the
-classifiers, test mean squared error for the regressors), since a fast fit
-that is worse is no win. Problems: ``binary`` and ``multiclass`` (10 classes)
-from ``make_classification``; ``regression`` from ``make_regression``.
+model's quality on held-out data is recorded with it (test log-loss and
+accuracy for the classifiers, test mean squared error for the regressors),
+since a fast fit that is worse is no win. Problems: ``binary`` and
+``multiclass`` (10 classes) from ``make_classification``; ``regression`` from
+``make_regression``.
 """
 
 import time
@@ -71,7 +72,10 @@ def problem(name, n, d):
 
 def quality(est, Xte, yte):
     if hasattr(est, "predict_proba"):
-        return {"test_log_loss": log_loss(yte, est.predict_proba(Xte))}
+        return {
+            "test_log_loss": log_loss(yte, est.predict_proba(Xte)),
+            "test_accuracy": est.score(Xte, yte),
+        }
     return {"test_mse": mean_squared_error(yte, est.predict(Xte))}
 
 

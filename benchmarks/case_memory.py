@@ -4,6 +4,8 @@ Peak memory is measured with :mod:`tracemalloc` (NumPy and SciPy report their
 allocations to it) while ``fit`` runs, X having been created before. Rows:
 
 - ``skadam_dense`` / ``MLP_adam_dense``: float64 X of n x 100 (n = 10**6);
+- ``skadam_regressor_dense``: ``AdamLinearRegressor`` on the same X, with a
+  real target (the regressor also scales the target);
 - ``skadam_sparse``: a CSR X of the same shape with 1% non-zeros (a fit that
   densified it would allocate the dense size);
 - ``X_dense`` / ``X_sparse``: the sizes of the inputs, for the ratios.
@@ -21,7 +23,7 @@ from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
-from skadam import AdamLogisticClassifier
+from skadam import AdamLinearRegressor, AdamLogisticClassifier
 
 from . import _data
 from ._timing import compare, ratios
@@ -66,18 +68,24 @@ def fit_seconds(X, y):
 def run(quick):
     n, d = (20_000, 100) if quick else (1_000_000, 100)
     X, _, y, _ = _data.classification(n + n // 4, d)
+    # A real target on the same X: a fixed linear rule (its values don't matter).
+    z = X @ np.linspace(-1.0, 1.0, d)
     Xs, ys = sparse_problem(n, d)
     mlp = MLPClassifier(hidden_layer_sizes=(), solver="adam", random_state=0)
     results = {
         "X_dense": X.nbytes / 1e6,
         "skadam_dense": peak_fit_mb(AdamLogisticClassifier(random_state=0), X, y),
         "MLP_adam_dense": peak_fit_mb(mlp, X, y),
+        "skadam_regressor_dense": peak_fit_mb(
+            AdamLinearRegressor(random_state=0), X, z
+        ),
         "X_sparse": (Xs.data.nbytes + Xs.indices.nbytes + Xs.indptr.nbytes) / 1e6,
         "skadam_sparse": peak_fit_mb(AdamLogisticClassifier(random_state=0), Xs, ys),
     }
     results = {k: {"median": v, "samples": [v]} for k, v in results.items()}
     ratio = ratios(results, "skadam_dense", ["X_dense"])
     ratio.update(ratios(results, "MLP_adam_dense", ["X_dense"]))
+    ratio.update(ratios(results, "skadam_regressor_dense", ["X_dense"]))
     ratio.update(ratios(results, "skadam_sparse", ["X_dense", "X_sparse"]))
     timing = compare(
         {
@@ -88,6 +96,7 @@ def run(quick):
     )
     f32 = timing["float32_fit"]["median"] / timing["float64_fit"]["median"]
     dense, densified = ratio["skadam_dense/X_dense"], ratio["skadam_sparse/X_dense"]
+    regressor = ratio["skadam_regressor_dense/X_dense"]
     return {
         "unit": UNIT,
         "params": {"n": n, "d": d, "sparse_density": 0.01, "repeats": 1},
@@ -96,6 +105,10 @@ def run(quick):
         "timing": timing,
         "targets": {
             "skadam peak beyond X <= 0.1 X": {"value": dense, "met": dense <= 0.1},
+            "regressor peak beyond X <= 0.1 X": {
+                "value": regressor,
+                "met": regressor <= 0.1,
+            },
             "sparse X not densified (peak < 0.5 dense X)": {
                 "value": densified,
                 "met": densified < 0.5,

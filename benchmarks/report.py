@@ -109,4 +109,4 @@ def _paths(ax, name, case, _):
 
 def _is_skadam(name):
     label = name.split(":")[-1]
-    return label.startswith(("adam", "minimize", "numpy_scratch", "skadam"))
+    return label.startswith(("adam", "minimize", "numpy_backend", "skadam"))

@@ -10,7 +10,7 @@ for ``.. include::``) and ``latest.png`` into ``DIR`` (default
 
 ``--quick`` runs every case at toy sizes (seconds); it exists to keep the
 runner working, and its numbers mean nothing. Needs the ``bench`` extra
-(``pip install -e .[bench]``: torch, numba, matplotlib).
+(``pip install ".[bench]"``: torch, numba, matplotlib, dask).
 """
 
 import argparse
@@ -36,6 +36,7 @@ CASES = {
     "optimum": "benchmarks.case_optimum",
     "memory": "benchmarks.case_memory",
     "growth": "benchmarks.case_growth",
+    "quality": "benchmarks.case_quality",
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
 }

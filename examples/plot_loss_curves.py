@@ -24,32 +24,45 @@ X, y = load_digits(return_X_y=True)
 X = StandardScaler().fit_transform(X)
 epochs = 60
 
-fig, (ax_lr, ax_batch) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-
 # %%
 # Learning rates, full batch
 # --------------------------
-# A small step makes steady but slow progress; a large one goes fast at
-# first and then oscillates around the optimum.
+# A small step makes steady but slow progress; a larger one falls faster.
+# Too large a step oscillates around the optimum instead: a ``loss_curve_``
+# that goes up and down says to lower ``learning_rate``.
+lr_curves = {}
 for learning_rate in [0.001, 0.01, 0.1]:
     model = AdamLogisticClassifier(
         learning_rate=learning_rate, batch_size=None, max_iter=epochs, tol=None
     ).fit(X, y)
-    ax_lr.plot(model.loss_curve_, label=f"learning_rate={learning_rate:g}")
+    lr_curves[f"learning_rate={learning_rate:g}"] = model.loss_curve_
 
 # %%
 # Batch sizes, same learning rate
 # -------------------------------
 # Smaller minibatches take more Adam steps per epoch, so the objective falls
 # in fewer epochs, at the price of noisier steps.
+batch_curves = {}
 for batch_size in [None, 256, 32]:
     model = AdamLogisticClassifier(
         batch_size=batch_size, max_iter=epochs, tol=None, random_state=0
     ).fit(X, y)
     label = "full batch" if batch_size is None else f"batch_size={batch_size}"
-    ax_batch.plot(model.loss_curve_, label=f"{label} ({model.t_} steps)")
+    batch_curves[f"{label} ({model.t_} steps)"] = model.loss_curve_
 
-for ax, title in [(ax_lr, "learning rate"), (ax_batch, "batch size")]:
+# %%
+# The curves side by side
+# -----------------------
+# Both sets of curves on one scale of the training objective.
+
+# Made and drawn in one cell: the gallery saves a figure when its cell ends.
+fig, (ax_lr, ax_batch) = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+for ax, curves, title in [
+    (ax_lr, lr_curves, "learning rate"),
+    (ax_batch, batch_curves, "batch size"),
+]:
+    for label, curve in curves.items():
+        ax.plot(curve, label=label)
     ax.set_xlabel("epoch")
     ax.set_yscale("log")
     ax.set_title(f"Effect of the {title}")

@@ -1,4 +1,4 @@
-"""Run skadam on a Dask cluster (optional; install ``skadam[dask]``).
+"""Run skadam on a Dask cluster (optional; ``pip install ".[dask]"``).
 
 ``import skadam`` never imports Dask; importing this module does.  It adds a
 few small pieces to what Dask and dask-ml already provide:

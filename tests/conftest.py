@@ -21,6 +21,33 @@ def published_lesson_states():
     )
 
 
+@pytest.fixture(scope="module")
+def loopback_cluster():
+    """A Dask ``LocalCluster`` for one test module, every socket on 127.0.0.1.
+
+    Two single-threaded worker processes: process workers pickle every task
+    and result, as a real cluster does, which an in-process cluster would
+    not. Dask is imported here, so that tests without a cluster never load it.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "20s"}):
+        cluster = LocalCluster(
+            processes=True,
+            n_workers=2,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            # ":0" alone would bind the dashboard to every interface.
+            dashboard_address="127.0.0.1:0",
+            worker_dashboard_address="127.0.0.1:0",
+        )
+    try:
+        yield cluster
+    finally:
+        cluster.close()
+
+
 @pytest.fixture
 def rng():
     """The suite's one seeded generator: every test that draws data uses it."""

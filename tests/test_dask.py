@@ -1,13 +1,14 @@
 """Tests for skadam on Dask: block-wise training, searches, distributed objective.
 
 They run on a real ``LocalCluster`` of two worker processes bound to
-127.0.0.1 (process workers pickle every task and result, which an in-process
-cluster would not), started once and closed at the end of the session.  Every
-test runs under a time limit, so that a hang fails instead of blocking CI.
+127.0.0.1 (conftest.py's ``loopback_cluster``: process workers pickle every
+task and result, which an in-process cluster would not), started once and
+closed when this module ends.  Every test runs under a time limit, so that a
+hang fails instead of blocking CI.  The docstring examples of ``skadam.dask``
+run with every other doctest, in tests/test_docs.py.
 """
 
 import contextlib
-import doctest
 import itertools
 import pickle
 import signal
@@ -22,7 +23,7 @@ import joblib
 import numpy as np
 import psutil
 import pytest
-from distributed import Client, LocalCluster, get_task_stream
+from distributed import Client, get_task_stream
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import minimize
 from scipy.stats import loguniform
@@ -37,7 +38,6 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
-import skadam.dask
 from skadam import AdamLinearRegressor, AdamLogisticClassifier, adam_minimize
 from skadam._linear_loss import LinearModelLoss
 from skadam._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
@@ -98,29 +98,16 @@ def _bounded_in_time():
         yield
 
 
-@pytest.fixture(scope="session")
-def client():
-    """Two single-threaded worker processes; every socket on 127.0.0.1."""
-    with (
-        time_limit(TEST_TIME_LIMIT),
-        dask.config.set({"distributed.comm.timeouts.connect": "20s"}),
-    ):
-        cluster = LocalCluster(
-            processes=True,
-            n_workers=2,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            # ":0" alone would bind the dashboard to every interface.
-            dashboard_address="127.0.0.1:0",
-            worker_dashboard_address="127.0.0.1:0",
-        )
-        client = Client(cluster, timeout="20s")
+@pytest.fixture(scope="module")
+def client(loopback_cluster):
+    """A client of the conftest's cluster: two worker processes, 127.0.0.1."""
+    with time_limit(TEST_TIME_LIMIT):
+        client = Client(loopback_cluster, timeout="20s")
     try:
         yield client
     finally:
         with time_limit(TEST_TIME_LIMIT):
             client.close()
-            cluster.close()
 
 
 @pytest.fixture
@@ -138,14 +125,6 @@ def test_import_skadam_does_not_import_dask():
         "assert 'distributed' in sys.modules\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
-
-
-def test_docstring_examples_run(client):
-    # The examples start their own in-process cluster, on 127.0.0.1 only.
-    failures, attempted = doctest.testmod(skadam.dask, optionflags=doctest.ELLIPSIS)
-    assert failures == 0
-    assert attempted > 10
-    assert Client.current() is client  # the examples closed their client
 
 
 def test_cluster_uses_loopback_only(client):

@@ -80,7 +80,19 @@ def test_python_m_skadam_prints_the_lesson():
     lines = run_python("-m", "skadam")
     epoch_lines = [line for line in lines if line.startswith("Epoch")]
     assert epoch_lines == collapse_spaces(LESSON_OUTPUT)
-    assert any(line.startswith("With bias correction") for line in lines)
+    # One line says what the lesson is before its lines are printed.
+    intro = lines[: lines.index(epoch_lines[0])]
+    assert intro[0].startswith("The Adam lesson skadam starts from")
+    assert "f(x, y) = x^2 + y^2" in intro[0] and "digit for digit" in intro[0]
+    # The default (bias-corrected) run is shown with the reason it differs:
+    # given the lesson's first step it ends as close to the minimum.
+    default_runs = [line for line in lines if line.startswith("learning_rate=")]
+    assert [line.split(":")[0] for line in default_runs] == [
+        "learning_rate=0.02",
+        "learning_rate=0.2",
+    ]
+    assert "first step [0.2 0.2]" in default_runs[1]
+    assert any("that is why it is the default" in line for line in lines)
 
 
 def test_the_example_script_prints_the_lesson():
