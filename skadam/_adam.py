@@ -214,8 +214,9 @@ def _check_backend(backend):
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}.")
     if backend == "numba" and find_spec("numba") is None:
         raise ImportError(
-            "backend='numba' needs numba, which is not installed: "
-            "pip install '.[fast]' (or use backend='auto' or 'numpy')."
+            "backend='numba' needs numba, which is not installed: install "
+            "skadam's fast extra (pip install '.[fast]' in its checkout) or "
+            "numba itself, or use backend='auto' or 'numpy'."
         )
     return backend
 

@@ -136,6 +136,8 @@ SUPPORT = {
     "_data.py",
     "report.py",
 }
+
+
 def test_one_runner_one_harness_and_cases_only():
     from benchmarks.run import CASES
 
