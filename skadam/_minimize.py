@@ -315,7 +315,7 @@ def _max_abs(a):
         if math.isnan(sum(values)):
             return math.nan
         return max(map(abs, values), default=0.0)
-    return float(np.abs(a).max())
+    return float(np.maximum(a.max(), -a.min()))  # no temporary array
 
 
 def _close(f_old, f, ftol):

@@ -2,7 +2,9 @@
 
 import inspect
 import itertools
+import os
 import pickle
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -21,6 +23,7 @@ from scipy.optimize import (
     rosen_der,
 )
 
+import skadam
 from skadam import AdamMinimizer, adam_minimize
 
 STOP_MESSAGE = "`callback` raised `StopIteration`."
@@ -646,32 +649,49 @@ def test_disp_prints_a_summary(capsys):
 
 @pytest.mark.parametrize("options", [{}, {"ftol": 1e-12, "return_best": True}])
 def test_memory_does_not_grow_with_the_iterations(options):
-    import tracemalloc
-
+    # What the run holds, counted in arrays the size of x, at update 3 and at
+    # update 40. Only allocations made with skadam or this file on the stack
+    # are counted: other threads (a Dask cluster left by another test) are
+    # not this run's and must not disturb the measure.
     n = 50_000
     center = np.linspace(-1.0, 1.0, n)
+    held = {}
 
-    def run_for(maxiter):
+    def callback(xk):
+        nit = len(held) + 1
+        if nit in (3, 40):
+            snapshot = tracemalloc.take_snapshot().filter_traces(OURS)
+            held[nit] = sum(s.size for s in snapshot.statistics("filename"))
+        held.setdefault(nit, None)
+
+    def run_for(maxiter, callback=None):
         minimize(
             lambda x: float((x - center) @ (x - center)),
             np.zeros(n),
             method=adam_minimize,
             jac=lambda x: 2.0 * (x - center),
+            callback=callback,
             options={"maxiter": maxiter, "gtol": 0.0, **options},
         )
 
-    def peak(maxiter):
-        tracemalloc.start()
-        run_for(maxiter)
-        peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        return peak / (8 * n)
-
     run_for(1)  # untraced warm-up: imports and compiled kernels
-    # About ten arrays the size of x at once (iterate, next iterate, gradient,
-    # moments, scratch, and the user's temporaries), however long it runs.
-    short, long = peak(3), peak(40)
-    assert long <= 14 and long <= short + 0.5
+    tracemalloc.start(50)
+    try:
+        run_for(40, callback)
+    finally:
+        tracemalloc.stop()
+    short, long = held[3] / (8 * n), held[40] / (8 * n)
+    # About ten arrays: iterate, previous iterate, gradient, moments,
+    # scratch, the callback's copy, and with return_best the best iterate.
+    assert long <= 12 and long <= short + 0.5
+
+
+OURS = [
+    tracemalloc.Filter(
+        True, os.path.join(os.path.dirname(skadam.__file__), "*"), all_frames=True
+    ),
+    tracemalloc.Filter(True, __file__, all_frames=True),
+]
 
 
 # -- where SciPy passes methods on --------------------------------------------
@@ -813,3 +833,179 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(skadam._minimize, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 4 and result.failed == 0
+
+
+# -- holes found by mutation (issue 9) -----------------------------------------
+
+
+def test_ftol_is_relative_to_f():
+    # f is near 1000, so the relative test (ftol * |f|) and an absolute one
+    # (ftol) stop at different updates; the run must stop at the relative one.
+    seen, ftol = [], 1e-6
+
+    def fun(x):
+        return 1000.0 + f_quad(x)
+
+    res = run(
+        fun,
+        jac=g_quad,
+        callback=record_new_style(seen),
+        options={"learning_rate": 0.05, "maxiter": 3000, "gtol": 0.0, "ftol": ftol},
+    )
+    assert res.success and "ftol" in res.message
+    f = [fun(np.zeros(3))] + [r.fun for r in seen]
+    changes = [abs(a - b) for a, b in itertools.pairwise(f)]
+    relative = [c <= ftol * max(abs(a), abs(b), 1.0) for c, (a, b) in
+                zip(changes, itertools.pairwise(f), strict=True)]  # fmt: skip
+    assert relative[-1] and not any(relative[:-1])
+    assert changes[-1] > ftol  # an absolute test would not have stopped here
+
+
+@pytest.mark.parametrize("d", [3, 20, 5000])
+def test_one_nan_inside_a_small_gradient_is_caught(d):
+    # One NaN among small finite entries (not an all-inf gradient).
+    center = np.linspace(0.1, 0.2, d)
+    seen = []
+
+    def jac(x):
+        g = 2.0 * (x - center)
+        if x[0] > 0.05:
+            g[d // 2] = np.nan
+        return g
+
+    res = minimize(
+        lambda x: float((x - center) @ (x - center)),
+        np.zeros(d),
+        jac=jac,
+        method=adam_minimize,
+        callback=seen.append,
+        options={"learning_rate": 0.01},
+    )
+    assert (res.success, res.status) == (False, 2)
+    assert np.isfinite(res.x).all() and np.isfinite(res.jac).all()
+    assert_array_equal(res.x, seen[-1])
+    assert res.x[0] <= 0.05
+
+
+def test_gtol_with_decoupled_weight_decay_tests_the_gradient_itself():
+    # Decoupled decay is no term of the objective: gtol tests g, not
+    # g + weight_decay * x (which stays near weight_decay * |x| ~ 0.02 here).
+    wd, gtol = 0.01, 1e-3
+    options = {
+        "learning_rate": 0.01,
+        "maxiter": 20_000,
+        "weight_decay": wd,
+        "decoupled_weight_decay": True,
+        "gtol": gtol,
+    }
+    res = run(f_quad, jac=g_quad, options=options)
+    assert res.success and res.message.endswith("(max |gradient| <= gtol).")
+    assert np.abs(res.jac).max() <= gtol
+    assert np.abs(res.jac + wd * res.x).max() > 10 * gtol
+
+
+class NaNAfterOneStep:
+    """A protocol optimizer whose first update makes x NaN (as epsilon=0 can)."""
+
+    def init(self, x):
+        return skadam.AdamState(step=0, m=np.zeros_like(x), v=np.zeros_like(x))
+
+    def step(self, x, grad, state):
+        x[:] = np.nan
+        state.step += 1
+        return x
+
+
+def test_a_non_finite_x_is_never_a_success():
+    # jac hides the NaN (nan_to_num): gtol is met at a NaN x.
+    res = run(
+        lambda x: 0.0,
+        jac=lambda x: np.nan_to_num(x - 1.0),
+        options={"algorithm": NaNAfterOneStep(), "gtol": 1e-3},
+    )
+    assert (res.success, res.status) == (False, 2)
+    assert "x is not finite" in res.message
+
+
+def test_epsilon_zero_never_reports_success():
+    # A gradient entry that is 0 from the start gives 0 / 0 with epsilon=0.
+    center = np.r_[np.zeros(10), np.ones(10)]
+    with np.errstate(all="ignore"):
+        res = minimize(
+            lambda x: float(np.nansum((x - center) ** 2)),
+            np.zeros(20),
+            jac=lambda x: np.nan_to_num(2.0 * (x - center)),
+            method=adam_minimize,
+            options={"epsilon": 0.0, "learning_rate": 0.05},
+        )
+    assert not (res.success and not np.isfinite(res.x).all())
+    if not np.isfinite(res.x).all():
+        assert res.status == 2
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"maxiter": np.inf, "gtol": 0.0},
+        {"maxiter": np.inf, "gtol": 0.0, "ftol": 0.0, "xtol": 0.0},
+    ],
+)
+def test_a_run_with_no_stopping_criterion_is_refused(options):
+    with pytest.raises(ValueError, match="would never stop"):
+        run(f_quad, jac=g_quad, options=options)
+    with pytest.raises(ValueError, match="would never stop"):
+        AdamMinimizer(**options)
+    # A time budget is a criterion.
+    res = run(f_quad, jac=g_quad, options={**options, "maxtime": 0.05})
+    assert res.status == 3
+
+
+@pytest.mark.parametrize(
+    "name, value, rule",
+    [
+        ("maxiter", -1, "an integer >= 0 or inf"),
+        ("maxiter", 2.5, "an integer >= 0 or inf"),
+        ("maxiter", np.nan, "an integer >= 0 or inf"),
+        ("maxtime", 0.0, "> 0 (inf for no limit)"),
+        ("maxtime", -np.inf, "> 0 (inf for no limit)"),
+        ("maxtime", np.nan, "> 0 (inf for no limit)"),
+        ("gtol", -np.inf, "a real number >= 0"),
+        ("gtol", np.nan, "a real number >= 0"),
+        ("batch_size", 0, "None or an int >= 1"),
+        ("workers", 0, "an int >= 1, -1 (one per CPU)"),
+    ],
+)
+def test_option_errors_never_contradict_themselves(name, value, rule):
+    # The message states a rule the value breaks, and names the value.
+    with pytest.raises(ValueError) as error:
+        run(f_quad, jac=g_quad, options={name: value})
+    message = str(error.value)
+    assert message.startswith(f"{name} must be") and rule in message
+    assert message.endswith(f"got {value!r}.")
+
+
+def stops(kind):
+    """Runs that end with each status, for the message checks."""
+    options = {
+        "converged": {},
+        "max_iter": {"maxiter": 5},
+        "callback": {},
+        "max_time": {"maxtime": 1e-9, "gtol": 0.0},
+        "best": {"learning_rate": 1.5, "maxiter": 30, "return_best": True},
+    }[kind]
+
+    def callback(xk):
+        if kind == "callback":
+            raise StopIteration
+
+    return run(f_quad, jac=g_quad, callback=callback, options={**FAST, **options})
+
+
+@pytest.mark.parametrize(
+    "kind", ["converged", "max_iter", "callback", "max_time", "best"]
+)
+def test_status_and_message_agree(kind):
+    res = stops(kind)
+    assert res.success == (res.status == 0)
+    assert res.success == res.message.startswith("Optimization terminated successfully")
+    assert ("successfully" in res.message) == res.success
