@@ -590,6 +590,8 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
         x, f, g = point, *objective.evaluate(point, True)
     elif f is None:
         f = objective.value(x)
+        if record.return_all:  # now known at the last iterate
+            record.allfuns[-1] = f
     if status is not Status.NONFINITE:
         status, message = _check_returned(x, f, g, stopper.need_f, status, message)
     result = OptimizeResult(

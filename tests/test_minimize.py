@@ -4,7 +4,9 @@ import inspect
 import itertools
 import os
 import pickle
+import time
 import tracemalloc
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -1009,3 +1011,379 @@ def test_status_and_message_agree(kind):
     assert res.success == (res.status == 0)
     assert res.success == res.message.startswith("Optimization terminated successfully")
     assert ("successfully" in res.message) == res.success
+
+
+# -- issue 12: resume, return_all, maxtime, workers, minibatches ---------------
+
+LONG = {"learning_rate": 0.01, "gtol": 0.0}
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [{}, {"amsgrad": True}, {"learning_rate": decaying_rate}, {"weight_decay": 0.1}],
+    ids=["adam", "amsgrad", "schedule", "coupled-decay"],
+)
+def test_100_then_100_more_from_the_state_equal_200(extra):
+    options = {**LONG, **extra}
+    whole = minimize(
+        rosen, [-1.2, 1.0], jac=rosen_der, method=adam_minimize,
+        options={**options, "maxiter": 200},
+    )  # fmt: skip
+    first = minimize(
+        rosen, [-1.2, 1.0], jac=rosen_der, method=adam_minimize,
+        options={**options, "maxiter": 100},
+    )  # fmt: skip
+    state = pickle.loads(pickle.dumps(first.state))  # a checkpoint on disk
+    second = minimize(
+        rosen, first.x, jac=rosen_der, method=adam_minimize,
+        options={**options, "maxiter": 100, "initial_state": state},
+    )  # fmt: skip
+    assert_array_equal(second.x, whole.x)
+    assert second.fun == whole.fun
+    assert second.state.step == whole.state.step == 200
+    for name, value in whole.state.to_dict().items():
+        assert_array_equal(second.state.to_dict()[name], value)
+
+
+def test_initial_state_is_copied_not_modified():
+    first = run(f_quad, jac=g_quad, options={**FAST, "maxiter": 10})
+    saved = first.state.copy()
+    run(
+        f_quad,
+        x0=first.x,
+        jac=g_quad,
+        options={"maxiter": 10, "initial_state": first.state},
+    )
+    assert first.state.step == saved.step == 10
+    assert_array_equal(first.state.m, saved.m)
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        (
+            skadam.Adam().init(np.zeros(2)),
+            r"initial_state.m must have x0's shape \(3,\)",
+        ),
+        (skadam.Adam().init(np.zeros(3, np.float32)), "dtype float64"),
+        ({"step": 0}, "initial_state must be a AdamState"),
+    ],
+)
+def test_an_initial_state_that_does_not_fit_raises(state, match):
+    with pytest.raises(ValueError, match=match):
+        run(f_quad, jac=g_quad, options={"initial_state": state})
+
+
+class MomentumState:
+    """The state of MomentumSGD: a step count and a velocity."""
+
+    def __init__(self, step, velocity):
+        self.step, self.velocity = step, velocity
+
+    def copy(self):
+        return MomentumState(self.step, self.velocity.copy())
+
+    def to_dict(self):
+        return {"step": self.step, "velocity": self.velocity}
+
+
+class MomentumSGD:
+    """A protocol optimizer that is not skadam's: heavy-ball gradient descent."""
+
+    def init(self, x):
+        return MomentumState(0, np.zeros_like(x))
+
+    def step(self, x, grad, state):
+        state.velocity *= 0.9
+        state.velocity -= 0.01 * grad
+        x += state.velocity
+        state.step += 1
+        return x
+
+
+def test_resume_works_with_any_optimizer_of_the_protocol():
+    options = {"algorithm": MomentumSGD(), "gtol": 0.0}
+    whole = run(f_quad, jac=g_quad, options={**options, "maxiter": 60})
+    first = run(f_quad, jac=g_quad, options={**options, "maxiter": 30})
+    second = run(
+        f_quad, x0=first.x, jac=g_quad,
+        options={**options, "maxiter": 30, "initial_state": first.state},
+    )  # fmt: skip
+    assert_array_equal(second.x, whole.x)
+    assert isinstance(whole.state, MomentumState) and whole.state.step == 60
+    # Its hyperparameters are its own: options for Adam are refused.
+    with pytest.raises(ValueError, match="set learning_rate on that object"):
+        run(f_quad, jac=g_quad, options={**options, "learning_rate": 0.1})
+
+
+@pytest.mark.parametrize("jac", [g_quad, True])
+def test_return_all_keeps_every_iterate_and_the_values_computed(jac):
+    seen = []
+    fun = fg_quad if jac is True else f_quad
+    res = run(fun, jac=jac, callback=seen.append, options={**FAST, "return_all": True})
+    assert len(res.allvecs) == len(res.allfuns) == res.nit + 1
+    assert_array_equal(res.allvecs[0], np.zeros(3))
+    assert_array_equal(np.array(res.allvecs[1:]), np.array(seen))
+    assert_array_equal(res.allvecs[-1], res.x)
+    assert res.allfuns[-1] == res.fun
+    if jac is True:  # f comes with every gradient
+        assert res.allfuns == [f_quad(x) for x in res.allvecs]
+    else:  # f is computed only at the end
+        assert res.allfuns[:-1] == [None] * res.nit
+    assert "allvecs" not in run(f_quad, jac=g_quad)
+
+
+def test_return_all_stops_at_the_last_finite_iterate():
+    res = run(
+        nan_below(0.5, np.nan),
+        jac=True,
+        options={"learning_rate": 0.1, "return_all": True},
+    )
+    assert res.status == 2 and len(res.allvecs) == res.nit + 1
+    assert_array_equal(res.allvecs[-1], res.x)
+    assert np.isfinite(res.allfuns).all()
+
+
+def test_maxtime_stops_after_the_first_update_past_the_budget():
+    ends = []
+
+    def slow_jac(x):
+        time.sleep(0.02)
+        return g_quad(x)
+
+    def callback(xk):
+        ends.append(time.perf_counter())
+
+    started = time.perf_counter()
+    res = run(f_quad, jac=slow_jac, callback=callback, options={"maxtime": 0.1})
+    assert (res.success, res.status) == (False, 3)
+    assert "time budget ran out" in res.message and "maxtime=0.1 s" in res.message
+    assert ends[-1] - started > 0.1  # past the budget ...
+    assert all(end - started <= 0.1 + 1e-3 for end in ends[:-1])  # ... first time
+    assert 2 <= res.nit <= 5
+
+
+def mapped(function, iterable):
+    """A map-like callable, as SciPy's workers option takes."""
+    mapped.calls += 1
+    return list(map(function, iterable))
+
+
+mapped.calls = 0
+
+
+@pytest.mark.parametrize("kind", ["processes", "map", "threads"])
+def test_workers_give_the_serial_result_and_counts(kind):
+    mapped.calls = 0
+    serial = run(f_quad, options={**FAST, "maxiter": 20})
+    with ThreadPoolExecutor(2) as executor:
+        workers = {"processes": 2, "map": mapped, "threads": executor.map}[kind]
+        parallel = run(f_quad, options={**FAST, "maxiter": 20, "workers": workers})
+    assert_array_equal(parallel.x, serial.x)
+    assert (parallel.nfev, parallel.njev) == (serial.nfev, serial.njev) == (84, 0)
+    if kind == "map":
+        assert mapped.calls == 21  # one map per gradient
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, "4", True])
+def test_bad_workers_raise(workers):
+    with pytest.raises(ValueError, match=r"^workers must be"):
+        run(f_quad, options={"workers": workers})
+
+
+class LazyAnnotations:
+    """A function whose annotations raise NameError when read.
+
+    What Python 3.14 does for ``def f(intermediate_result: Thing)`` when
+    ``Thing`` is imported only under ``typing.TYPE_CHECKING``: annotations are
+    evaluated lazily, when something asks for them.
+    """
+
+    def __init__(self, function):
+        self.function = function
+        self.__name__ = function.__name__
+        self.__code__ = function.__code__
+        self.__defaults__, self.__kwdefaults__ = None, None
+
+    @property
+    def __annotations__(self):
+        raise NameError("name 'Thing' is not defined")
+
+    def __call__(self, *args, **kwargs):
+        return self.function(*args, **kwargs)
+
+
+def test_callback_style_without_evaluating_annotations():
+    seen = []
+
+    def new(intermediate_result):
+        seen.append(intermediate_result)
+
+    def old(xk):
+        seen.append(xk)
+
+    with pytest.raises(NameError):  # the simulation does what 3.14 would
+        inspect.signature(LazyAnnotations(new))
+    res = run(f_quad, jac=g_quad, callback=LazyAnnotations(new), options={"maxiter": 3})
+    assert [type(r) for r in seen] == [OptimizeResult] * 3 and res.nit == 3
+    seen.clear()
+    run(f_quad, jac=g_quad, callback=LazyAnnotations(old), options={"maxiter": 3})
+    assert [type(r) for r in seen] == [np.ndarray] * 3
+
+
+def logistic(w, X, y, alpha):
+    """Mean logistic loss + alpha/2 |coef|^2 and its gradient; intercept last."""
+    z = X @ w[:-1] + w[-1]
+    loss = np.mean(np.logaddexp(0.0, z) - y * z) + 0.5 * alpha * w[:-1] @ w[:-1]
+    r = (0.5 * (1.0 + np.tanh(0.5 * z)) - y) / len(y)
+    g = np.empty_like(w)
+    g[:-1] = X.T @ r + alpha * w[:-1]
+    g[-1] = r.sum()
+    return loss, g
+
+
+@pytest.fixture
+def classification(rng):
+    n, d = 20_000, 10
+    X = rng.standard_normal((n, d))
+    z = X @ rng.uniform(-2, 2, d) + 0.5
+    y = (rng.random(n) < 0.5 * (1.0 + np.tanh(0.5 * z))).astype(float)
+    return X, y, 1e-3
+
+
+def test_minibatches_reach_the_full_batch_optimum(classification):
+    args = classification
+    optimum = minimize(
+        logistic, np.zeros(11), args=args, jac=True, method="L-BFGS-B",
+        options={"gtol": 1e-10},
+    )  # fmt: skip
+    res = minimize(
+        logistic, np.zeros(11), args=args, jac=True, method=adam_minimize,
+        options={"batch_size": 256, "rng": 0},
+    )  # fmt: skip
+    assert res.fun <= 1.01 * optimum.fun
+    assert np.linalg.norm(res.x - optimum.x) <= 0.01 * np.linalg.norm(optimum.x)
+    # fun and jac at res.x on the full data; every call counted.
+    full_f, full_g = logistic(res.x, *args)
+    assert res.fun == full_f
+    assert_array_equal(res.jac, full_g)
+    assert res.nit == 10_000 and res.nfev == res.njev == res.nit + 1
+    again = minimize(
+        logistic, np.zeros(11), args=args, jac=True, method=adam_minimize,
+        options={"batch_size": 256, "rng": 0, "maxiter": 500},
+    )  # fmt: skip
+    same = minimize(
+        logistic, np.zeros(11), args=args, jac=True, method=adam_minimize,
+        options={"batch_size": 256, "rng": np.random.default_rng(0), "maxiter": 500},
+    )  # fmt: skip
+    other = minimize(
+        logistic, np.zeros(11), args=args, jac=True, method=adam_minimize,
+        options={"batch_size": 256, "rng": 1, "maxiter": 500},
+    )  # fmt: skip
+    assert_array_equal(again.x, same.x)
+    assert not np.array_equal(again.x, other.x)
+
+
+def recording(seen):
+    def fg(w, *args):
+        seen.append([np.shape(a) for a in args])
+        return 0.0, np.ones(3)
+
+    return fg
+
+
+def test_which_args_are_sliced():
+    seen = []
+    X, y, weights = np.ones((10, 3)), np.ones(10), np.ones(3)
+    res = minimize(
+        recording(seen), np.zeros(3), args=(X, y, 0.5, weights, "text"),
+        jac=True, method=adam_minimize,
+        options={"batch_size": 4, "maxiter": 3},
+    )  # fmt: skip
+    # Arrays with the first array's rows are sliced; the rest pass unchanged.
+    assert res.nit == 3
+    batches = [[(4, 3), (4,), (), (3,), ()], [(4, 3), (4,), (), (3,), ()]]
+    assert seen[:2] == batches and seen[-1] == [(10, 3), (10,), (), (3,), ()]
+    # batch_args names the sliced arguments: y is kept whole here.
+    seen.clear()
+    minimize(
+        recording(seen), np.zeros(3), args=(X, y), jac=True, method=adam_minimize,
+        options={"batch_size": 4, "maxiter": 1, "batch_args": [0]},
+    )  # fmt: skip
+    assert seen[0] == [(4, 3), (10,)]
+
+
+def test_minibatches_cover_every_row_once_per_epoch():
+    rows = []
+    X = np.arange(10.0)[:, np.newaxis]
+
+    def jac(w, X):
+        rows.extend(X[:, 0].tolist())
+        return np.ones(1)
+
+    res = minimize(
+        lambda w, X: 0.0, [0.0], args=(X,), jac=jac, method=adam_minimize,
+        options={"batch_size": 4, "maxiter": 6, "rng": 0, "gtol": 0.0},
+    )  # fmt: skip
+    # Two epochs of batches of 4, 4 and 2 rows, then the full data at res.x.
+    assert res.nit == 6 and res.njev == 7
+    assert sorted(rows[:10]) == sorted(rows[10:20]) == list(range(10))
+    assert rows[:10] != rows[10:20]
+
+
+def test_minibatch_run_resumed_at_an_epoch_boundary_equals_one_run(classification):
+    X, y, alpha = (a[:1000] if np.ndim(a) else a for a in classification)
+    options = {"batch_size": 100, "gtol": 0.0, "learning_rate": 0.01}
+
+    def fit(x0, maxiter, rng, state=None):
+        return minimize(
+            logistic, x0, args=(X, y, alpha), jac=True, method=adam_minimize,
+            options={**options, "maxiter": maxiter, "rng": rng, "initial_state": state},
+        )  # fmt: skip
+
+    whole = fit(np.zeros(11), 200, np.random.default_rng(3))
+    rng = np.random.default_rng(3)
+    first = fit(np.zeros(11), 100, rng)
+    second = fit(first.x, 100, rng, first.state)
+    assert_array_equal(second.x, whole.x)
+
+
+def test_minibatch_gtol_is_tested_on_the_epoch_means():
+    # A quadratic mean over rows: the epoch's mean gradient is the full one.
+    X = np.linspace(-1.0, 1.0, 64)[:, np.newaxis] + np.array([1.0, -2.0, 0.5])
+
+    def fg(w, X):
+        return 0.5 * np.mean(np.sum((w - X) ** 2, axis=1)), np.mean(w - X, axis=0)
+
+    res = minimize(
+        fg, np.zeros(3), args=(X,), jac=True, method=adam_minimize,
+        options={"batch_size": 16, "learning_rate": 0.05, "gtol": 1e-3, "rng": 0},
+    )  # fmt: skip
+    assert res.success and "gtol" in res.message
+    assert res.nit % 4 == 0  # at the end of an epoch
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"args": (0.5,)}, "batch_size needs the samples in args"),
+        (
+            {"options": {"batch_size": 4, "return_best": True}},
+            "return_best=True does not",
+        ),
+        ({"options": {"batch_size": 4, "rng": "seed"}}, "^rng must be"),
+        ({"options": {"batch_size": 4, "batch_args": [5]}}, "^batch_args"),
+        ({"options": {"batch_size": 4, "batch_args": 0}}, "^batch_args"),
+        ({"options": {"batch_size": 2.0}}, "^batch_size must be"),
+    ],
+)
+def test_bad_minibatch_options_raise(kwargs, match):
+    kwargs = {"args": (np.ones((8, 3)),), "options": {"batch_size": 4}, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        minimize(
+            lambda w, *a: 0.0,
+            np.zeros(3),
+            jac=lambda w, *a: w,
+            method=adam_minimize,
+            **kwargs,
+        )
