@@ -38,6 +38,7 @@ CASES = {
     "growth": "benchmarks.case_growth",
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
+    "stochastic": "benchmarks.case_stochastic",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -543,7 +543,10 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
                 nit = max(nit - 1, 0)
                 break
             record.offer(x, f, g, nit)
-            f_sum, g_sum = f_sum + (f or 0.0) * rows, g_sum + g * rows
+            if stopper.gtol:  # the epoch's means, for the tests at its end
+                g_sum += rows * g
+            if stopper.ftol:
+                f_sum += rows * f
             np.copyto(x_old, x)
             optimizer.step(x, g, state)
             if stopper.bounds is not None:
