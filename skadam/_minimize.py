@@ -46,26 +46,25 @@ _CRITERIA = {
     "ftol": "|f change| <= ftol * max(|f|, 1)",
     "xtol": "max |step| <= xtol",
 }
-# The options that configure the update rule, passed to the optimizer.
-_HYPERPARAMETERS = (
-    "learning_rate",
-    "beta_1",
-    "beta_2",
-    "epsilon",
-    "weight_decay",
-    "decoupled_weight_decay",
-    "max_grad_norm",
-)
-# Adam's own variants: passed on with algorithm="adam", or when switched on.
-_ADAM_VARIANTS = ("bias_correction", "amsgrad")
-_FLAGS = (*_ADAM_VARIANTS, "decoupled_weight_decay", "return_best", "return_all")
+# The options every algorithm takes, passed to the optimizer.
+_HYPERPARAMETERS = ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay")
+# Switches not every algorithm has (Adam has them all), passed on only when
+# set away from their defaults (which are Adam's, and every algorithm's).
+_SWITCHES = ("bias_correction", "amsgrad", "decoupled_weight_decay", "max_grad_norm")
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best",
+          "return_all")  # fmt: skip
+# The algorithms the option takes by name.
+ALGORITHMS = {"adam": Adam}
 
 
 def _make_optimizer(algorithm, **hyperparameters):
-    """The optimizer named ``algorithm``, configured (only "adam" here)."""
-    if algorithm != "adam":
-        raise ValueError(f"algorithm must be 'adam', got {algorithm!r}.")
-    return Adam(**hyperparameters)
+    """The optimizer named ``algorithm``, configured."""
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(
+            f"algorithm must be one of {sorted(ALGORITHMS)} or an optimizer "
+            f"object, got {algorithm!r}."
+        )
+    return ALGORITHMS[algorithm](**hyperparameters)
 
 
 def _objective_gradient(optimizer):
@@ -102,6 +101,7 @@ def _configure(options):
         # bool("False") is True: a string or other object is a mistake.
         if not _is_flag(options[name], top=1):
             raise ValueError(f"{name} must be True or False, got {options[name]!r}.")
+        options[name] = bool(options[name])
     # disp may be a level: minimize_scalar passes disp=True on as 2.
     if not _is_flag(options["disp"], top=math.inf):
         raise ValueError(
@@ -127,19 +127,16 @@ def _optimizer(options):
     algorithm = options["algorithm"]
     if isinstance(algorithm, str):
         hyperparameters = {name: options[name] for name in _HYPERPARAMETERS}
-        # Passed only when set, so that an optimizer without clipping works.
-        if hyperparameters["max_grad_norm"] is None:
-            del hyperparameters["max_grad_norm"]
-        for name in _ADAM_VARIANTS:
-            if algorithm == "adam" or options[name] != _DEFAULTS[name]:
+        for name in _SWITCHES:
+            if _is_set(options, name):
                 hyperparameters[name] = options[name]
         return _make_optimizer(algorithm, **hyperparameters)
     if not all(callable(getattr(algorithm, m, None)) for m in ("init", "step")):
         raise ValueError(
-            "algorithm must be a name ('adam') or an optimizer with init(x) and "
+            "algorithm must be a name or an optimizer with init(x) and "
             f"step(x, grad, state), got {algorithm!r}."
         )
-    changed = [n for n in (*_HYPERPARAMETERS, *_ADAM_VARIANTS) if _is_set(options, n)]
+    changed = [n for n in (*_HYPERPARAMETERS, *_SWITCHES) if _is_set(options, n)]
     if changed:
         raise ValueError(
             f"With an optimizer object as algorithm, set {', '.join(changed)} on "
@@ -583,14 +580,15 @@ def _batch_nonfinite(stopper, nit, x, x_old, record):
 
 def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
     """Build the OptimizeResult; evaluates f and g at the returned x if unknown."""
-    message = stopper.message(status)
-    best = record.best
+    message, iterate, best = stopper.message(status), x, record.best
     if best is not None and best[3] != nit:
         x, f, g = best[0], best[1], best[2]
         message += f" Returning the best iterate seen, after update {best[3]}."
-    point = _eval_params(optimizer, x, state)
+    point = x if x is not iterate else _eval_params(optimizer, x, state)
     if point is not x:  # schedule-free: report the averaged point
         x, f, g = point, *objective.evaluate(point, True)
+        if status is Status.CONVERGED:
+            message += " (Tested where the gradients were taken; x is the average.)"
     elif f is None:
         f = objective.value(x)
         if record.return_all:  # now known at the last iterate
@@ -608,6 +606,7 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
         success=status is Status.CONVERGED,
         message=message,
         state=state,
+        iterate=iterate,
     )
     if record.return_all:
         result.allvecs, result.allfuns = record.allvecs, record.allfuns
@@ -816,8 +815,12 @@ def adam_minimize(
         ``x`` (a new array), ``fun`` and ``jac`` at ``x``, ``nit`` (number of
         updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
         ``jac``; with ``jac=True`` each call of ``fun`` counts in both),
-        ``status``, ``success`` and ``message`` (see Notes), and ``state``,
-        the optimizer state after the last update (for ``initial_state``).
+        ``status``, ``success`` and ``message`` (see Notes), ``state``, the
+        optimizer state after the last update, and ``iterate``, the last
+        iterate, the point that state belongs to (continue a run with
+        ``x0=res.iterate`` and ``initial_state=res.state``). ``iterate`` is
+        ``res.x`` itself unless ``return_best`` returned an earlier iterate
+        or the optimizer evaluates at an average (schedule-free AdamW).
         With ``return_all``, ``allvecs`` and ``allfuns`` too. ``fun`` is a
         Python float; ``x`` and ``jac`` have ``x``'s dtype. There is no
         ``hess_inv``: Adam builds no curvature model.
@@ -839,11 +842,22 @@ def adam_minimize(
     max_grad_norm : float, optional
         Clip the gradient's L2 norm to this value before each update (as
         ``torch.nn.utils.clip_grad_norm_``); None (default) does not clip.
-    algorithm : {"adam"} or optimizer object, default="adam"
-        The update rule. An object with the optimizer protocol (``init(x)``,
-        ``step(x, grad, state)``; see :class:`skadam.Adam`) is used as it
-        is: its hyperparameters are its own, so the options above must then
-        keep their defaults (``ValueError`` otherwise).
+    algorithm : str or optimizer object, default="adam"
+        The update rule: ``"adam"``, ``"nadam"``, ``"radam"``, ``"adamax"`` or
+        ``"schedulefree_adamw"`` (see :func:`skadam.make_optimizer`), built
+        with the hyperparameters above. The options every algorithm takes
+        (``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon``,
+        ``weight_decay``) are always passed, with the defaults shown here;
+        ``bias_correction``, ``amsgrad``, ``decoupled_weight_decay`` and
+        ``max_grad_norm`` only when set, and an algorithm that has no such
+        switch raises a ``ValueError``. Or an object with the optimizer
+        protocol (``init(x)``, ``step(x, grad, state)``, optionally
+        ``eval_params`` and ``objective_gradient``; see :class:`skadam.Adam`),
+        used as it is: its hyperparameters are its own, so the options above
+        must then keep their defaults (``ValueError`` otherwise). When the
+        optimizer evaluates elsewhere than where it takes gradients
+        (schedule-free AdamW's averaged point), ``res.x``, ``res.fun`` and
+        ``res.jac`` are at its evaluation point.
     maxiter : int, default=10000
         Maximum number of updates. An integral float (``1e4``) is accepted,
         and ``inf`` leaves the stopping to the tolerances or ``maxtime``.
@@ -881,7 +895,7 @@ def adam_minimize(
         last one, and ``allfuns``, the value of ``fun`` at each where it was
         computed (None where not; see Notes).
     initial_state : optimizer state, optional
-        Continue a run: pass ``res.state`` with ``x0=res.x``. It is copied,
+        Continue a run: pass ``res.state`` with ``x0=res.iterate``. It is copied,
         and must fit ``x0`` (``ValueError`` otherwise). Default: a fresh state.
     finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
@@ -935,11 +949,12 @@ def adam_minimize(
     never reported as a success.
 
     **Resuming.** ``res.state`` is the optimizer's state after the last
-    update; ``minimize(fun, res.x, ..., options={"initial_state":
+    update and ``res.iterate`` the iterate it belongs to (``res.x`` for
+    Adam); ``minimize(fun, res.iterate, ..., options={"initial_state":
     res.state})`` continues the run exactly: 100 updates and then 100 more
     equal 200 in one call, bit for bit (deterministic mode). The state
-    pickles. With ``return_best`` or after a non-finite value, ``res.x`` is
-    not the iterate the state belongs to.
+    pickles. After a non-finite value (status 2) the state is one update
+    ahead of ``res.x``.
 
     **Stochastic mode** (``batch_size``). Each epoch shuffles the samples and
     passes the sliced arguments (rows ``i`` of each, see ``batch_args``) to

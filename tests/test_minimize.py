@@ -1101,14 +1101,20 @@ class MomentumSGD:
         return x
 
 
-def test_resume_works_with_any_optimizer_of_the_protocol():
-    options = {"algorithm": MomentumSGD(), "gtol": 0.0}
+def resumed_and_whole(options):
+    """30 updates, then 30 more from the state; and 60 in one call."""
     whole = run(f_quad, jac=g_quad, options={**options, "maxiter": 60})
     first = run(f_quad, jac=g_quad, options={**options, "maxiter": 30})
     second = run(
-        f_quad, x0=first.x, jac=g_quad,
+        f_quad, x0=first.iterate, jac=g_quad,
         options={**options, "maxiter": 30, "initial_state": first.state},
     )  # fmt: skip
+    return second, whole
+
+
+def test_resume_works_with_any_optimizer_of_the_protocol():
+    options = {"algorithm": MomentumSGD(), "gtol": 0.0}
+    second, whole = resumed_and_whole(options)
     assert_array_equal(second.x, whole.x)
     assert isinstance(whole.state, MomentumState) and whole.state.step == 60
     # Its hyperparameters are its own: options for Adam are refused.
@@ -1387,3 +1393,74 @@ def test_bad_minibatch_options_raise(kwargs, match):
             method=adam_minimize,
             **kwargs,
         )
+
+
+# -- issue 11: the algorithm and gradient clipping ----------------------------
+
+
+def test_hyperparameters_reach_the_optimizer_factory(monkeypatch):
+    calls = []
+
+    def factory(algorithm, **hyperparameters):
+        calls.append((algorithm, hyperparameters))
+        return skadam.Adam(learning_rate=0.05)
+
+    monkeypatch.setattr(skadam._minimize, "_make_optimizer", factory)
+    common = {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.99,
+              "epsilon": 1e-7, "weight_decay": 0.01}  # fmt: skip
+    run(f_quad, jac=g_quad, options={**common, "maxiter": 2})
+    # Switches left at their defaults are not passed: not every algorithm
+    # has them, and every algorithm's default is Adam's.
+    assert calls[-1] == ("adam", common)
+    switches = {"bias_correction": False, "amsgrad": True,
+                "decoupled_weight_decay": True, "max_grad_norm": 0.5}  # fmt: skip
+    run(f_quad, jac=g_quad, options={**switches, "algorithm": "other", "maxiter": 2})
+    name, hyperparameters = calls[-1]
+    assert name == "other" and hyperparameters.items() >= switches.items()
+
+
+def test_an_unknown_algorithm_is_named():
+    with pytest.raises(ValueError, match=r"algorithm must be one of .*got 'sgd'"):
+        run(f_quad, jac=g_quad, options={"algorithm": "sgd"})
+    with pytest.raises(ValueError, match="optimizer with init"):
+        run(f_quad, jac=g_quad, options={"algorithm": object()})
+
+
+@pytest.mark.parametrize("algorithm", sorted(skadam._minimize.ALGORITHMS))
+def test_every_algorithm_converges_and_resumes_from_its_state(algorithm):
+    options = {"algorithm": algorithm, "learning_rate": 0.05, "gtol": 0.0}
+    res = run(f_quad, jac=g_quad, options={**options, "maxiter": 3000})
+    assert_allclose(res.x, CENTER, atol=1e-3)
+    second, whole = resumed_and_whole(options)
+    assert_array_equal(second.x, whole.x)
+
+
+class AveragedSGD:
+    """A protocol optimizer that evaluates at the running mean of its iterates
+    (as schedule-free AdamW evaluates at its averaged point)."""
+
+    def init(self, x):
+        return MomentumState(0, x.copy())  # velocity holds the mean here
+
+    def step(self, x, grad, state):
+        x -= 0.1 * grad
+        state.step += 1
+        state.velocity += (x - state.velocity) / (state.step + 1)
+        return x
+
+    def eval_params(self, x, state):
+        return state.velocity.copy()
+
+
+def test_the_result_is_the_optimizers_evaluation_point():
+    seen = []
+    fun, jac = Counted(f_quad), Counted(g_quad)
+    res = run(
+        fun, jac=jac, callback=seen.append,
+        options={"algorithm": AveragedSGD(), "maxiter": 20},
+    )  # fmt: skip
+    assert_allclose(res.x, np.mean([np.zeros(3), *seen], axis=0))
+    assert_array_equal(res.iterate, seen[-1])
+    assert res.fun == f_quad(res.x)
+    assert_array_equal(res.jac, g_quad(res.x))
+    assert_array_equal(fun.points[-1], res.x)
