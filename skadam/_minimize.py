@@ -427,7 +427,7 @@ class _Record:
             self.best = (x.copy(), f, g.copy(), nit)
 
     def drop_last(self):
-        """Forget the last iterate offered (it turned out non-finite)."""
+        """Forget the last iterate offered: it comes back as the result."""
         if self.return_all and self.allvecs:
             self.allvecs.pop()
             self.allfuns.pop()
@@ -565,9 +565,10 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
 
 def _batch_nonfinite(stopper, nit, x, x_old, record):
     """Go back to the previous iterate after a non-finite minibatch value."""
+    where = "x0" if nit == 0 else "the iterate before"
     stopper.detail = (
-        f"the function value or the gradient on a minibatch is not finite at "
-        f"update {nit}; the result is the iterate before"
+        f"the function value or the gradient on a minibatch is not finite after "
+        f"{nit} updates; the result is {where}"
     )
     if nit > 0:
         np.copyto(x, x_old)

@@ -1464,3 +1464,22 @@ def test_the_result_is_the_optimizers_evaluation_point():
     assert res.fun == f_quad(res.x)
     assert_array_equal(res.jac, g_quad(res.x))
     assert_array_equal(fun.points[-1], res.x)
+
+
+def test_minibatch_return_all_and_a_non_finite_minibatch():
+    X = np.linspace(-1.0, 1.0, 40)[:, np.newaxis] + CENTER
+
+    def fg(w, X):
+        f, g = 0.5 * np.mean(np.sum((w - X) ** 2, axis=1)), np.mean(w - X, axis=0)
+        return (np.nan if w[0] > 0.5 else f), g
+
+    res = minimize(
+        fg, np.zeros(3), args=(X,), jac=True, method=adam_minimize,
+        options={"batch_size": 8, "learning_rate": 0.05, "return_all": True,
+                 "rng": 0},
+    )  # fmt: skip
+    assert (res.status, res.success) == (2, False)
+    assert "not finite after" in res.message and res.x[0] <= 0.5
+    assert len(res.allvecs) == len(res.allfuns) == res.nit + 1
+    assert_array_equal(res.allvecs[-1], res.x)
+    assert res.allfuns[-1] == res.fun == fg(res.x, X)[0]
