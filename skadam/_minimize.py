@@ -20,11 +20,20 @@ from numbers import Integral, Real
 
 import numpy as np
 import scipy
-import scipy.sparse
 from scipy.optimize import OptimizeResult, OptimizeWarning
 
 from ._adam import Adam
-from ._objective import Objective, Workers, check_rel_step, scalar_x0, start
+from ._objective import (
+    Minibatches,
+    Objective,
+    ScalarFun,
+    Workers,
+    check_batches,
+    check_rel_step,
+    refuse_constraints,
+    scalar_x0,
+    start,
+)
 from ._status import SCIPY_STATUS, Status
 
 __all__ = ["AdamMinimizer", "adam_minimize"]
@@ -118,7 +127,7 @@ def _configure(options):
     _check_some_criterion(options)
     check_rel_step(options["finite_diff_rel_step"], None)
     Workers(options["workers"])  # validates
-    _check_batches(options["batch_size"], options["batch_args"])
+    check_batches(options["batch_size"], options["batch_args"])
     return options, _optimizer(options)
 
 
@@ -190,24 +199,6 @@ def _check_some_criterion(options):
             raise ValueError(
                 "maxiter=inf with gtol, ftol and xtol all 0 and no maxtime would "
                 "never stop: give maxiter a number, a tolerance > 0, or maxtime."
-            )
-
-
-def _check_batches(batch_size, batch_args):
-    if batch_size is not None and (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, Integral)
-        or batch_size < 1
-    ):
-        raise ValueError(f"batch_size must be None or an int >= 1, got {batch_size!r}.")
-    if batch_args is not None:
-        indices = list(batch_args) if isinstance(batch_args, list | tuple) else None
-        if not indices or not all(
-            isinstance(i, Integral) and not isinstance(i, bool) for i in indices
-        ):
-            raise ValueError(
-                "batch_args must be None or a non-empty sequence of indices "
-                f"into args, got {batch_args!r}."
             )
 
 
@@ -463,64 +454,6 @@ def _run(objective, optimizer, state, x, stopper, record):
     return f, g, nit, status
 
 
-class _Minibatches:
-    """Shuffled minibatches of the arguments that hold one row per sample.
-
-    The sliced arguments are ``batch_args`` (indices into ``args``), or by
-    default every NumPy array or SciPy sparse matrix in ``args`` whose first
-    dimension equals that of the first such argument.
-    """
-
-    def __init__(self, args, batch_size, batch_args, rng):
-        self.args, self.batch_size = args, batch_size
-        self.sliced = _sliced_args(args, batch_args)
-        self.n = args[self.sliced[0]].shape[0]
-        try:
-            self.rng = np.random.default_rng(rng)
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"rng must be None, an int or a numpy.random.Generator, got {rng!r}."
-            ) from None
-
-    def epoch(self):
-        """Yield ``(args, rows)`` for each minibatch of one shuffled pass."""
-        order = self.rng.permutation(self.n)
-        for begin in range(0, self.n, self.batch_size):
-            rows = order[begin : begin + self.batch_size]
-            args = list(self.args)
-            for i in self.sliced:
-                args[i] = self.args[i][rows]
-            yield tuple(args), rows.size
-
-
-def _sliced_args(args, batch_args):
-    def is_rows(a):
-        return (isinstance(a, np.ndarray) and a.ndim >= 1) or scipy.sparse.issparse(a)
-
-    if batch_args is None:
-        arrays = [i for i, a in enumerate(args) if is_rows(a)]
-        if not arrays:
-            raise ValueError(
-                "batch_size needs the samples in args (NumPy arrays or sparse "
-                "matrices with one row per sample); args holds none."
-            )
-        n = args[arrays[0]].shape[0]
-        return [i for i in arrays if args[i].shape[0] == n]
-    bad = [i for i in batch_args if not -len(args) <= i < len(args)]
-    if bad or not all(is_rows(args[i]) for i in batch_args):
-        raise ValueError(
-            f"batch_args {list(batch_args)} must index arrays in args (which "
-            f"holds {len(args)} arguments)."
-        )
-    lengths = {args[i].shape[0] for i in batch_args}
-    if len(lengths) > 1:
-        raise ValueError(
-            f"The arguments batch_args names have different numbers of rows: "
-            f"{sorted(lengths)}."
-        )
-    return list(batch_args)
-
-
 def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
     """Updates over shuffled minibatches until ``stopper`` says stop.
 
@@ -642,18 +575,6 @@ def _verbose(result):
     print(f"         Gradient evaluations: {result.njev}")
 
 
-def _refuse_constraints(constraints):
-    if constraints is None:
-        return
-    if isinstance(constraints, list | tuple | dict) and len(constraints) == 0:
-        return
-    raise ValueError(
-        "Adam cannot honour constraints (only bounds, by projection); "
-        f"got constraints={constraints!r}. Use method='SLSQP', 'COBYQA' or "
-        "'trust-constr' for constrained problems."
-    )
-
-
 def _initial_state(optimizer, x, initial_state):
     """A fresh state, or a copy of ``initial_state`` checked against ``x``."""
     fresh = optimizer.init(x)
@@ -684,14 +605,14 @@ def _initial_state(optimizer, x, initial_state):
 
 def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer):
     """Normalise the inputs, run the loop, and build the result."""
-    _refuse_constraints(constraints)
+    refuse_constraints(constraints)
     args = args if isinstance(args, tuple) else (args,)
     x, box = start(x0, bounds)
     rel_step = check_rel_step(options["finite_diff_rel_step"], x.size)
     state = _initial_state(optimizer, x, options["initial_state"])
     batches = None
     if options["batch_size"] is not None:
-        batches = _Minibatches(
+        batches = Minibatches(
             args, options["batch_size"], options["batch_args"], options["rng"]
         )
     record = _Record(options["return_best"], options["return_all"])
@@ -1023,22 +944,12 @@ def adam_minimize(
     if x0 is None:
         x0 = scalar_x0(bracket, bounds)
         result = _solve(
-            _scalar_fun(fun), [x0], args, None, bounds, None, callback, options,
+            ScalarFun(fun), [x0], args, None, bounds, None, callback, options,
             optimizer,
         )  # fmt: skip
         result.x, result.jac = result.x[0], result.jac[0]
         return result
     return _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer)
-
-
-class _scalar_fun:
-    """``fun`` of a scalar, called with a one-element array."""
-
-    def __init__(self, fun):
-        self.fun = fun
-
-    def __call__(self, x, *args):
-        return self.fun(x[0], *args)
 
 
 _DEFAULTS = {

@@ -7,7 +7,8 @@ array, the bounds as two arrays in its dtype, and an :class:`Objective` whose
 ``evaluate(x, need_f)`` returns ``(f, g)`` whatever the form of ``jac`` (a
 callable, ``True``, or finite differences), counting every call of the user's
 functions in ``nfev`` and ``njev``. The user's functions always receive their
-own copy of ``x``.
+own copy of ``x``. In the stochastic mode, :class:`Minibatches` cuts the
+sample arrays of ``args`` into shuffled minibatches.
 """
 
 import math
@@ -15,9 +16,21 @@ import multiprocessing
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse
 from scipy.optimize import Bounds
 
-__all__ = ["Objective", "check_rel_step", "prepare_bounds", "scalar_x0", "start"]
+__all__ = [
+    "Minibatches",
+    "Objective",
+    "ScalarFun",
+    "Workers",
+    "check_batches",
+    "check_rel_step",
+    "prepare_bounds",
+    "refuse_constraints",
+    "scalar_x0",
+    "start",
+]
 
 
 class Objective:
@@ -383,3 +396,102 @@ def _in_dtype(lb, ub, dtype):
     crossed = low > high
     low[crossed] = high[crossed] = lb[crossed].astype(dtype)
     return low, high
+
+
+def refuse_constraints(constraints):
+    """Raise unless ``constraints`` is None or empty: Adam only projects."""
+    if constraints is None:
+        return
+    if isinstance(constraints, list | tuple | dict) and len(constraints) == 0:
+        return
+    raise ValueError(
+        "Adam cannot honour constraints (only bounds, by projection); "
+        f"got constraints={constraints!r}. Use method='SLSQP', 'COBYQA' or "
+        "'trust-constr' for constrained problems."
+    )
+
+
+class ScalarFun:
+    """``minimize_scalar``'s ``fun`` of a number, called with a 1-element array."""
+
+    def __init__(self, fun):
+        self.fun = fun
+
+    def __call__(self, x, *args):
+        return self.fun(x[0], *args)
+
+
+def check_batches(batch_size, batch_args):
+    if batch_size is not None and (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, Integral)
+        or batch_size < 1
+    ):
+        raise ValueError(f"batch_size must be None or an int >= 1, got {batch_size!r}.")
+    if batch_args is not None:
+        indices = list(batch_args) if isinstance(batch_args, list | tuple) else None
+        if not indices or not all(
+            isinstance(i, Integral) and not isinstance(i, bool) for i in indices
+        ):
+            raise ValueError(
+                "batch_args must be None or a non-empty sequence of indices "
+                f"into args, got {batch_args!r}."
+            )
+
+
+class Minibatches:
+    """Shuffled minibatches of the arguments that hold one row per sample.
+
+    The sliced arguments are ``batch_args`` (indices into ``args``), or by
+    default every NumPy array or SciPy sparse matrix in ``args`` whose first
+    dimension equals that of the first such argument.
+    """
+
+    def __init__(self, args, batch_size, batch_args, rng):
+        self.args, self.batch_size = args, batch_size
+        self.sliced = sliced_args(args, batch_args)
+        self.n = args[self.sliced[0]].shape[0]
+        try:
+            self.rng = np.random.default_rng(rng)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"rng must be None, an int or a numpy.random.Generator, got {rng!r}."
+            ) from None
+
+    def epoch(self):
+        """Yield ``(args, rows)`` for each minibatch of one shuffled pass."""
+        order = self.rng.permutation(self.n)
+        for begin in range(0, self.n, self.batch_size):
+            rows = order[begin : begin + self.batch_size]
+            args = list(self.args)
+            for i in self.sliced:
+                args[i] = self.args[i][rows]
+            yield tuple(args), rows.size
+
+
+def sliced_args(args, batch_args):
+    def is_rows(a):
+        return (isinstance(a, np.ndarray) and a.ndim >= 1) or scipy.sparse.issparse(a)
+
+    if batch_args is None:
+        arrays = [i for i, a in enumerate(args) if is_rows(a)]
+        if not arrays:
+            raise ValueError(
+                "batch_size needs the samples in args (NumPy arrays or sparse "
+                "matrices with one row per sample); args holds none."
+            )
+        n = args[arrays[0]].shape[0]
+        return [i for i in arrays if args[i].shape[0] == n]
+    bad = [i for i in batch_args if not -len(args) <= i < len(args)]
+    if bad or not all(is_rows(args[i]) for i in batch_args):
+        raise ValueError(
+            f"batch_args {list(batch_args)} must index arrays in args (which "
+            f"holds {len(args)} arguments)."
+        )
+    lengths = {args[i].shape[0] for i in batch_args}
+    if len(lengths) > 1:
+        raise ValueError(
+            f"The arguments batch_args names have different numbers of rows: "
+            f"{sorted(lengths)}."
+        )
+    return list(batch_args)
