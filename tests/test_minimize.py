@@ -6,7 +6,6 @@ import os
 import pickle
 import time
 import tracemalloc
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from numpy.testing import assert_allclose, assert_array_equal
 from quadratic import CENTER, FAST, Counted, f_quad, fg_quad, g_quad, run
 from scipy.optimize import (
     Bounds,
-    NonlinearConstraint,
     OptimizeResult,
     OptimizeWarning,
     basinhopping,
@@ -88,19 +86,6 @@ def test_hess_and_hessp_are_accepted_and_ignored():
 
 
 # -- bounds and constraints --------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "constraints",
-    [
-        {"type": "eq", "fun": lambda x: x[0]},
-        [{"type": "ineq", "fun": lambda x: x[0]}],
-        NonlinearConstraint(lambda x: x[0], 0.0, 1.0),
-    ],
-)
-def test_constraints_are_refused(constraints):
-    with pytest.raises(ValueError, match="Adam cannot honour constraints"):
-        run(f_quad, jac=g_quad, constraints=constraints)
 
 
 # -- callbacks ---------------------------------------------------------------
@@ -1169,34 +1154,6 @@ def test_maxtime_stops_after_the_first_update_past_the_budget():
     assert 2 <= res.nit <= 5
 
 
-def mapped(function, iterable):
-    """A map-like callable, as SciPy's workers option takes."""
-    mapped.calls += 1
-    return list(map(function, iterable))
-
-
-mapped.calls = 0
-
-
-@pytest.mark.parametrize("kind", ["processes", "map", "threads"])
-def test_workers_give_the_serial_result_and_counts(kind):
-    mapped.calls = 0
-    serial = run(f_quad, options={**FAST, "maxiter": 20})
-    with ThreadPoolExecutor(2) as executor:
-        workers = {"processes": 2, "map": mapped, "threads": executor.map}[kind]
-        parallel = run(f_quad, options={**FAST, "maxiter": 20, "workers": workers})
-    assert_array_equal(parallel.x, serial.x)
-    assert (parallel.nfev, parallel.njev) == (serial.nfev, serial.njev) == (84, 0)
-    if kind == "map":
-        assert mapped.calls == 21  # one map per gradient
-
-
-@pytest.mark.parametrize("workers", [0, -2, 1.5, "4", True])
-def test_bad_workers_raise(workers):
-    with pytest.raises(ValueError, match=r"^workers must be"):
-        run(f_quad, options={"workers": workers})
-
-
 class LazyAnnotations:
     """A function whose annotations raise NameError when read.
 
@@ -1290,53 +1247,6 @@ def test_minibatches_reach_the_full_batch_optimum(classification):
     assert not np.array_equal(again.x, other.x)
 
 
-def recording(seen):
-    def fg(w, *args):
-        seen.append([np.shape(a) for a in args])
-        return 0.0, np.ones(3)
-
-    return fg
-
-
-def test_which_args_are_sliced():
-    seen = []
-    X, y, weights = np.ones((10, 3)), np.ones(10), np.ones(3)
-    res = minimize(
-        recording(seen), np.zeros(3), args=(X, y, 0.5, weights, "text"),
-        jac=True, method=adam_minimize,
-        options={"batch_size": 4, "maxiter": 3},
-    )  # fmt: skip
-    # Arrays with the first array's rows are sliced; the rest pass unchanged.
-    assert res.nit == 3
-    batches = [[(4, 3), (4,), (), (3,), ()], [(4, 3), (4,), (), (3,), ()]]
-    assert seen[:2] == batches and seen[-1] == [(10, 3), (10,), (), (3,), ()]
-    # batch_args names the sliced arguments: y is kept whole here.
-    seen.clear()
-    minimize(
-        recording(seen), np.zeros(3), args=(X, y), jac=True, method=adam_minimize,
-        options={"batch_size": 4, "maxiter": 1, "batch_args": [0]},
-    )  # fmt: skip
-    assert seen[0] == [(4, 3), (10,)]
-
-
-def test_minibatches_cover_every_row_once_per_epoch():
-    rows = []
-    X = np.arange(10.0)[:, np.newaxis]
-
-    def jac(w, X):
-        rows.extend(X[:, 0].tolist())
-        return np.ones(1)
-
-    res = minimize(
-        lambda w, X: 0.0, [0.0], args=(X,), jac=jac, method=adam_minimize,
-        options={"batch_size": 4, "maxiter": 6, "rng": 0, "gtol": 0.0},
-    )  # fmt: skip
-    # Two epochs of batches of 4, 4 and 2 rows, then the full data at res.x.
-    assert res.nit == 6 and res.njev == 7
-    assert sorted(rows[:10]) == sorted(rows[10:20]) == list(range(10))
-    assert rows[:10] != rows[10:20]
-
-
 def test_minibatch_run_resumed_at_an_epoch_boundary_equals_one_run(classification):
     X, y, alpha = (a[:1000] if np.ndim(a) else a for a in classification)
     options = {"batch_size": 100, "gtol": 0.0, "learning_rate": 0.01}
@@ -1367,32 +1277,6 @@ def test_minibatch_gtol_is_tested_on_the_epoch_means():
     )  # fmt: skip
     assert res.success and "gtol" in res.message
     assert res.nit % 4 == 0  # at the end of an epoch
-
-
-@pytest.mark.parametrize(
-    "kwargs, match",
-    [
-        ({"args": (0.5,)}, "batch_size needs the samples in args"),
-        (
-            {"options": {"batch_size": 4, "return_best": True}},
-            "return_best=True does not",
-        ),
-        ({"options": {"batch_size": 4, "rng": "seed"}}, "^rng must be"),
-        ({"options": {"batch_size": 4, "batch_args": [5]}}, "^batch_args"),
-        ({"options": {"batch_size": 4, "batch_args": 0}}, "^batch_args"),
-        ({"options": {"batch_size": 2.0}}, "^batch_size must be"),
-    ],
-)
-def test_bad_minibatch_options_raise(kwargs, match):
-    kwargs = {"args": (np.ones((8, 3)),), "options": {"batch_size": 4}, **kwargs}
-    with pytest.raises(ValueError, match=match):
-        minimize(
-            lambda w, *a: 0.0,
-            np.zeros(3),
-            jac=lambda w, *a: w,
-            method=adam_minimize,
-            **kwargs,
-        )
 
 
 # -- issue 11: the algorithm and gradient clipping ----------------------------
