@@ -813,15 +813,6 @@ def test_rosenbrock_from_the_classic_start():
     assert_allclose(res.x, [1.0, 1.0], atol=1e-4)
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    import skadam._minimize
-
-    result = doctest.testmod(skadam._minimize, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 4 and result.failed == 0
-
-
 # -- holes found by mutation (issue 9) -----------------------------------------
 
 
