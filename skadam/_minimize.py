@@ -428,30 +428,49 @@ class _Record:
 
 
 def _run(objective, optimizer, state, x, stopper, record):
-    """Updates from ``x`` (in place) until ``stopper`` says stop.
+    """Updates from ``x`` until ``stopper`` says stop.
 
-    Returns ``(f, g, nit, status)`` at the final ``x``; ``f`` is None when
-    nothing needed it.
+    Returns ``(x, f, g, nit, status)`` at the final iterate; ``f`` is None
+    when nothing needed it.
     """
     need_f, bounds = stopper.need_f, stopper.bounds
     f, g = objective.evaluate(x, need_f)
     status, nit = stopper.at_start(x, f, g), 0
     if status is not Status.NONFINITE:
         record.offer(x, f, g, 0)
-    x_old = np.empty_like(x)
+    step = _Stepper(optimizer, x)
     while status is None:
-        np.copyto(x_old, x)  # kept to return it if the next point is not finite
-        optimizer.step(x, g, state)
+        x_new = step(x, g, state)
         if bounds is not None:
-            np.clip(x, *bounds, out=x)
-        f_new, g_new = objective.evaluate(x, need_f)
-        status = stopper.check(nit + 1, x_old, x, f, f_new, g_new)
+            np.clip(x_new, *bounds, out=x_new)
+        f_new, g_new = objective.evaluate(x_new, need_f)
+        status = stopper.check(nit + 1, x, x_new, f, f_new, g_new)
         if status is Status.NONFINITE:
-            np.copyto(x, x_old)
-            break
-        f, g, nit = f_new, g_new, nit + 1
+            break  # x is the last iterate where both were finite
+        x, f, g, nit = x_new, f_new, g_new, nit + 1
         record.offer(x, f, g, nit)
-    return f, g, nit, status
+    return x, f, g, nit, status
+
+
+class _Stepper:
+    """One update of ``x`` into a second buffer, leaving ``x`` as it was.
+
+    The loop keeps the previous iterate (to return it if the next point is
+    not finite, and for ``xtol``) without a copy when the optimizer can write
+    its update elsewhere (``Adam.step(..., out=...)``); otherwise it steps a
+    copy in place. The two buffers alternate; the user only sees copies.
+    """
+
+    def __init__(self, optimizer, x):
+        self.step, self.spare = optimizer.step, np.empty_like(x)
+        self.takes_out = "out" in _parameter_names(optimizer.step)
+
+    def __call__(self, x, g, state):
+        new, self.spare = self.spare, x
+        if self.takes_out:
+            return self.step(x, g, state, out=new)
+        np.copyto(new, x)
+        return self.step(new, g, state)
 
 
 def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
@@ -620,7 +639,7 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer
         objective = Objective(fun, jac, args, box, rel_step, workers)
         stopper = _Stopper(options, box, callback, optimizer)
         if batches is None:
-            f, g, nit, status = _run(objective, optimizer, state, x, stopper, record)
+            x, f, g, nit, status = _run(objective, optimizer, state, x, stopper, record)
         else:
             nit, status = _run_minibatches(
                 objective, optimizer, state, x, stopper, record, batches
