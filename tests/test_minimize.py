@@ -1141,8 +1141,9 @@ def test_maxtime_stops_after_the_first_update_past_the_budget():
     assert (res.success, res.status) == (False, 3)
     assert "time budget ran out" in res.message and "maxtime=0.1 s" in res.message
     assert ends[-1] - started > 0.1  # past the budget ...
-    assert all(end - started <= 0.1 + 1e-3 for end in ends[:-1])  # ... first time
-    assert 2 <= res.nit <= 5
+    # ... for the first time (the run's clock starts a little after ours).
+    assert all(end - started <= 0.1 + 0.02 for end in ends[:-1])
+    assert 1 <= res.nit == len(ends) <= 6
 
 
 class LazyAnnotations:
