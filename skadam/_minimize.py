@@ -931,6 +931,17 @@ def adam_minimize(
     SciPy's ``basinhopping`` and ``dual_annealing`` accept ``adam_minimize``
     and ``AdamMinimizer`` in ``minimizer_kwargs``.
 
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015, arXiv:1412.6980 (Algorithm 1).
+    .. [2] SciPy's contract for custom methods of
+       :func:`scipy.optimize.minimize` ("Custom minimizers"), and its
+       ``_minimize_bfgs`` for the option names ``gtol``, ``return_all``,
+       ``workers`` and ``finite_diff_rel_step``.
+    .. [3] A. Defazio et al., "The Road Less Scheduled", NeurIPS 2024,
+       arXiv:2405.15682 (schedule-free AdamW, evaluated at the average).
+
     Examples
     --------
     >>> import numpy as np
@@ -950,6 +961,21 @@ def adam_minimize(
     ...                          "initial_state": first.state})
     >>> more.state.step
     200
+
+    Minibatches of the sample arrays in ``args`` (a mean of squares here):
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 2))
+    >>> y = X @ np.array([1.0, -2.0])
+    >>> def fg(w, X, y):
+    ...     r = X @ w - y
+    ...     return 0.5 * np.mean(r**2), X.T @ r / len(y)
+    >>> res = minimize(fg, np.zeros(2), args=(X, y), jac=True,
+    ...                method=adam_minimize,
+    ...                options={"batch_size": 20, "learning_rate": 0.05,
+    ...                         "gtol": 1e-4, "rng": 0})
+    >>> res.success, np.round(res.x, 3)
+    (True, array([ 1., -2.]))
     """
     given = dict(locals())  # first statement: exactly the parameters
     options = {name: value for name, value in given.items() if name in _DEFAULTS}
