@@ -11,7 +11,7 @@ Three ways in:
 """
 
 from ._adam import Adam, AdamState
-from ._estimators import AdamLinearRegressor, AdamLogisticClassifier
+from ._linear_model import AdamLinearRegressor, AdamLogisticClassifier
 from ._minimize import AdamMinimizer, adam_minimize
 from ._optimizers import (
     Adamax,
