@@ -39,6 +39,7 @@ CASES = {
     "quality": "benchmarks.case_quality",
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
+    "stochastic": "benchmarks.case_stochastic",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -109,14 +109,6 @@ class _Validator(numpydoc.validate.Validator):
         params = super().signature_parameters
         return tuple(p for p in params if not p.lstrip("*").startswith("_"))
 
-    # SciPy's convention for a method's ``**options``: each option is documented
-    # under "Other Parameters", so those names are not in the signature.
-    @property
-    def doc_all_parameters(self):
-        if any(p.startswith("**") for p in self.signature_parameters):
-            return self.doc_parameters
-        return super().doc_all_parameters
-
 
 def _make_validator(obj_name):
     return _Validator(get_doc_object(_resolve(obj_name)))
