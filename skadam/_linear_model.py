@@ -2,9 +2,11 @@
 
 :class:`AdamLinearRegressor` and :class:`AdamLogisticClassifier` minimise::
 
-    (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+    (1 / sum(s)) * sum_i s_i * L_i  +  P(W)
 
-(intercept not penalised, ``s`` the sample weights times the class weights)
+(intercept not penalised, ``s`` the sample weights times the class weights,
+``L`` a loss of :mod:`skadam._losses`, ``P`` an L2, L1 or elastic-net
+penalty of :mod:`skadam._penalties`, optionally with ``W >= 0``)
 with a :class:`~skadam._linear_loss.LinearModelLoss` (the per-sample losses
 of :mod:`skadam._losses`, the penalty of :mod:`skadam._penalties`), by the
 epoch loop of :mod:`skadam._training`, in the standardised coordinates of
@@ -591,23 +593,76 @@ def _objective(loss, source, raw_coef):
 
 
 class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
-    """Least squares with an L2 penalty (ridge regression), trained with Adam.
+    """Linear regression with a choice of loss and penalty, trained with Adam.
 
     Minimises, over the coefficients ``W`` and intercept ``b``::
 
-        (1 / sum(s)) * sum_i s_i * 1/2 * ||y_i - (x_i W^T + b)||^2
-            + (alpha / 2) * ||W||_F^2
+        (1 / sum(s)) * sum_i s_i * L(y_i, f_i)  +  P(W),    f_i = x_i W^T + b
 
-    with ``s`` the sample weights (ones by default), so that with unit
-    weights the minimiser is ``Ridge(alpha=n_samples * alpha)``'s. ``y`` may
-    have several columns (multi-output regression).
+    with ``s`` the sample weights (ones by default), ``P`` the ``penalty``
+    (never on the intercept) and, with the residual ``r = y - f``:
+
+    - ``"squared_error"``: ``L = r**2 / 2``;
+    - ``"huber"``: ``L = r**2 / 2`` if ``|r| <= delta``, else
+      ``delta * (|r| - delta / 2)``;
+    - ``"quantile"``: ``L = max(quantile * r, (quantile - 1) * r)``;
+    - ``"poisson"``, ``"gamma"``, ``"tweedie"``: half the unit deviance of
+      ``y`` at the mean ``mu = exp(f)`` (log link; ``predict`` returns
+      ``mu``): ``y log(y / mu) - y + mu``, ``log(mu / y) + y / mu - 1``, and
+      the Tweedie deviance of ``power`` (see
+      :func:`sklearn.metrics.mean_tweedie_deviance`).
+
+    Each is scikit-learn's objective: ``"squared_error"`` with ``"l2"`` is
+    ``Ridge(alpha=n_samples * alpha)``, with ``"elasticnet"``
+    ``ElasticNet(alpha, l1_ratio)``, with ``"l1"`` ``Lasso(alpha)``;
+    ``"quantile"`` with ``"l1"`` is ``QuantileRegressor(quantile, alpha)``;
+    ``"poisson"``, ``"gamma"`` and ``"tweedie"`` with ``"l2"`` are
+    ``PoissonRegressor(alpha)``, ``GammaRegressor(alpha)`` and
+    ``TweedieRegressor(power, alpha, link="log")``; ``"huber"`` is the loss
+    of ``SGDRegressor(loss="huber", epsilon=delta)`` (``HuberRegressor``
+    fits a scale as well, another objective). ``y`` may have several
+    columns (multi-output regression), except with the log-link losses.
 
     Parameters
     ----------
+    loss : {"squared_error", "huber", "quantile", "poisson", "gamma", \
+            "tweedie"}, default="squared_error"
+        The per-sample loss ``L`` above. Targets outside its domain raise a
+        ``ValueError`` naming the loss: ``"poisson"`` needs ``y >= 0`` (not
+        all 0), ``"gamma"`` ``y > 0``, ``"tweedie"`` ``y >= 0`` for
+        ``1 <= power < 2`` and ``y > 0`` for ``power >= 2``.
+    delta : float, default=1.0
+        Huber's threshold, ``> 0``, in the units of ``y``: residuals larger
+        than ``delta`` count linearly. 1.0 suits targets with unit noise;
+        set it near 1.35 times the noise's standard deviation (the 95 %
+        efficiency choice of ``HuberRegressor``'s ``epsilon=1.35``, which
+        is in units of its fitted scale). ``epsilon`` is Adam's.
+    quantile : float, default=0.5
+        The quantile ``"quantile"`` predicts, in ``(0, 1)`` (0.5: the
+        median, least absolute deviations).
+    power : float, default=1.5
+        The Tweedie power of ``"tweedie"``: ``0`` (normal, any ``y``),
+        ``1`` (Poisson), ``(1, 2)`` (compound Poisson-Gamma, e.g. claim
+        amounts with exact zeros), ``2`` (Gamma), ``3`` (inverse Gaussian);
+        powers in ``(0, 1)`` raise a ``ValueError`` naming the loss.
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        The penalty ``P(W)`` on the coefficients (never the intercept):
+        ``alpha / 2 * ||W||_F^2`` (``"l2"``), ``alpha * ||W||_1`` (``"l1"``)
+        or ``alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2)``
+        (``"elasticnet"``). The L1 part is applied by a proximal step after
+        each Adam step (soft-thresholding with Adam's per-coordinate step,
+        see Notes), which gives exact zeros.
     alpha : float, default=1e-4
-        L2 penalty on the coefficients (not the intercept), on the scale of
-        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
-        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+        Penalty strength, ``>= 0``, on the scale of the mean loss: with
+        ``"l2"``, ``alpha`` here is ``Ridge(alpha=n_samples * alpha)`` and
+        ``LogisticRegression(C=1 / (n_samples * alpha))``; with ``"l1"`` and
+        ``"elasticnet"`` it is ``Lasso``'s and ``ElasticNet``'s ``alpha``.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in ``[0, 1]`` (``SGDRegressor``'s
+        default); ignored by the other penalties.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (the intercept stays free),
+        by projection after each step, as ``ElasticNet(positive=True)``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
@@ -703,6 +758,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     --------
     AdamLogisticClassifier : Logistic regression trained with Adam.
     sklearn.linear_model.Ridge : The same objective, solved exactly.
+    sklearn.linear_model.ElasticNet : With ``penalty="elasticnet"``.
+    sklearn.linear_model.QuantileRegressor : With ``loss="quantile"``.
+    sklearn.linear_model.PoissonRegressor : With ``loss="poisson"``.
     sklearn.linear_model.SGDRegressor : Linear models trained with SGD.
 
     Notes
@@ -742,6 +800,27 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
+    The L1 part of ``"l1"`` and ``"elasticnet"``, and ``positive``, are
+    applied after every Adam step by their proximal operator with Adam's
+    per-coordinate step ``eta = lr_t / (sqrt(v_hat) + epsilon)``
+    (:meth:`skadam.Adam.step_size`): ``W <- sign(W) max(|W| - eta alpha
+    l1_ratio, 0)``, then ``W <- max(W, 0)`` with ``positive``. This is the
+    preconditioned proximal gradient step of ProxGen (Yun, Lozano & Yang,
+    NeurIPS 2021) with Adam's diagonal preconditioner; coefficients whose
+    optimum is 0 become exactly 0, as with coordinate descent or SAGA. With
+    minibatches ``coef_`` averages the last epoch's iterates: a coefficient
+    is exactly 0 there when it was 0 all epoch long, which holds once
+    training has settled.
+
+    ``score`` is the coefficient of determination R^2 of ``predict`` (the
+    mean ``mu`` with the log-link losses), as for every scikit-learn
+    regressor including ``SGDRegressor``; for the deviance of a GLM or the
+    pinball loss use :func:`sklearn.metrics.d2_tweedie_score`,
+    :func:`~sklearn.metrics.d2_pinball_score`,
+    :func:`~sklearn.metrics.d2_absolute_error_score` or
+    :func:`~sklearn.metrics.mean_poisson_deviance` (with
+    :func:`~sklearn.metrics.make_scorer` in a grid search).
+
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
@@ -753,8 +832,12 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy).
 
-    The targets are standardised internally (per output: minus the weighted
-    mean, divided by the weighted standard deviation). This is an exact
+    With ``"squared_error"``, ``"huber"`` and ``"quantile"`` the targets
+    are standardised internally (per output: minus the weighted mean,
+    divided by the weighted standard deviation ``c``; ``delta`` becomes
+    ``delta / c`` and the penalty's strengths are rescaled to match, see
+    :mod:`skadam._penalties`); the log-link losses train on ``y`` as it is,
+    whose scale only moves the intercept. This is an exact
     reparametrisation: the objective in the units of ``y`` is the one in
     standardised units times the variance, at the same ``alpha``, so the
     optimum maps back exactly. It puts the coefficients on the unit scale at
@@ -769,6 +852,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ----------
     D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, https://arxiv.org/abs/1412.6980
+
+    J. Yun, A. C. Lozano and E. Yang, "Adaptive Proximal Gradient Methods
+    for Structured Neural Networks", NeurIPS 2021 (ProxGen).
 
     Examples
     --------
@@ -996,21 +1082,40 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     Minimises, over the coefficients ``W`` and intercepts ``b``::
 
-        (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+        (1 / sum(s)) * sum_i s_i * L_i  +  P(W)
 
     with ``L_i`` the negative log-likelihood of the true class of sample
     ``i``: the binary logistic loss with ``coef_`` of shape
     ``(1, n_features)`` for two classes, the multinomial (softmax) loss with
     ``coef_`` of shape ``(n_classes, n_features)`` for more. ``s`` are the
-    sample weights times the class weights, so that with unit weights the
-    minimiser is ``LogisticRegression(C=1 / (n_samples * alpha))``'s.
+    sample weights times the class weights, and ``P`` the ``penalty`` on
+    ``W`` (never the intercepts), so that with unit weights the minimiser
+    is ``LogisticRegression(C=1 / (n_samples * alpha), l1_ratio=...)``'s
+    (``l1_ratio=0`` for ``"l2"``, ``1`` for ``"l1"``, ``l1_ratio`` for
+    ``"elasticnet"``). ``positive=True`` constrains ``W >= 0`` (sign
+    constraints, e.g. monotone effects), which no scikit-learn classifier
+    offers.
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        The penalty ``P(W)`` on the coefficients (never the intercept):
+        ``alpha / 2 * ||W||_F^2`` (``"l2"``), ``alpha * ||W||_1`` (``"l1"``)
+        or ``alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2)``
+        (``"elasticnet"``). The L1 part is applied by a proximal step after
+        each Adam step (soft-thresholding with Adam's per-coordinate step,
+        see Notes), which gives exact zeros.
     alpha : float, default=1e-4
-        L2 penalty on the coefficients (not the intercept), on the scale of
-        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
-        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+        Penalty strength, ``>= 0``, on the scale of the mean loss: with
+        ``"l2"``, ``alpha`` here is ``Ridge(alpha=n_samples * alpha)`` and
+        ``LogisticRegression(C=1 / (n_samples * alpha))``; with ``"l1"`` and
+        ``"elasticnet"`` it is ``Lasso``'s and ``ElasticNet``'s ``alpha``.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in ``[0, 1]`` (``SGDRegressor``'s
+        default); ignored by the other penalties.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (the intercept stays free),
+        by projection after each step, as ``ElasticNet(positive=True)``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
@@ -1109,9 +1214,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     See Also
     --------
-    AdamLinearRegressor : Ridge regression trained with Adam.
+    AdamLinearRegressor : Linear regression (many losses) trained with Adam.
     sklearn.linear_model.LogisticRegression : The same objective, solved
-        exactly.
+        exactly (``l1_ratio=1`` for ``penalty="l1"``).
     sklearn.neural_network.MLPClassifier : With ``hidden_layer_sizes=()``
         and ``solver="adam"``, a logistic regression trained with Adam.
 
@@ -1151,6 +1256,18 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
+    The L1 part of ``"l1"`` and ``"elasticnet"``, and ``positive``, are
+    applied after every Adam step by their proximal operator with Adam's
+    per-coordinate step ``eta = lr_t / (sqrt(v_hat) + epsilon)``
+    (:meth:`skadam.Adam.step_size`): ``W <- sign(W) max(|W| - eta alpha
+    l1_ratio, 0)``, then ``W <- max(W, 0)`` with ``positive``. This is the
+    preconditioned proximal gradient step of ProxGen (Yun, Lozano & Yang,
+    NeurIPS 2021) with Adam's diagonal preconditioner; coefficients whose
+    optimum is 0 become exactly 0, as with coordinate descent or SAGA. With
+    minibatches ``coef_`` averages the last epoch's iterates: a coefficient
+    is exactly 0 there when it was 0 all epoch long, which holds once
+    training has settled.
+
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
@@ -1171,6 +1288,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     ----------
     D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, https://arxiv.org/abs/1412.6980
+
+    J. Yun, A. C. Lozano and E. Yang, "Adaptive Proximal Gradient Methods
+    for Structured Neural Networks", NeurIPS 2021 (ProxGen).
 
     Examples
     --------

@@ -78,8 +78,8 @@ class ElasticNetPenalty:
     >>> penalty = ElasticNetPenalty(0.5, l1_ratio=0.5)
     >>> penalty.value(W)
     1.375
-    >>> penalty.prox(W, np.full_like(W, 2.0)).tolist()
-    [[0.0, -1.5]]
+    >>> penalty.prox(W, np.full_like(W, 4.0)).tolist()  # threshold 4 * 0.25
+    [[0.0, -1.0]]
     """
 
     def __init__(self, alpha, l1_ratio, positive=False):
