@@ -1258,15 +1258,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     The L1 part of ``"l1"`` and ``"elasticnet"``, and ``positive``, are
     applied after every Adam step by their proximal operator with Adam's
-    per-coordinate step ``eta = lr_t / (sqrt(v_hat) + epsilon)``
-    (:meth:`skadam.Adam.step_size`): ``W <- sign(W) max(|W| - eta alpha
-    l1_ratio, 0)``, then ``W <- max(W, 0)`` with ``positive``. This is the
-    preconditioned proximal gradient step of ProxGen (Yun, Lozano & Yang,
-    NeurIPS 2021) with Adam's diagonal preconditioner; coefficients whose
-    optimum is 0 become exactly 0, as with coordinate descent or SAGA. With
-    minibatches ``coef_`` averages the last epoch's iterates: a coefficient
-    is exactly 0 there when it was 0 all epoch long, which holds once
-    training has settled.
+    per-coordinate step, which gives exact zeros: see
+    :class:`AdamLinearRegressor`'s Notes and :mod:`skadam._penalties`.
 
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
