@@ -420,7 +420,8 @@ def test_gallery_figures_have_content_when_their_cell_ends(path):
     code += f"\nprint(_run_cells_and_check_figures({str(path)!r}))\n"
     done = subprocess.run(
         [sys.executable, "-c", code],
-        env={**os.environ, "MPLBACKEND": "Agg"},
+        # This checkout's skadam, not an installed one (as test_common does).
+        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(DOCS.parent)},
         capture_output=True,
         text=True,
         timeout=600,
