@@ -468,8 +468,15 @@ class _Epochs:
         With the optimizer's per-coordinate step ``eta`` in trained
         coordinates ``W' = W / factor`` it is ``prox(W', eta * factor)``.
         """
+        step_size = getattr(self.optimizer, "step_size", None)
+        if step_size is None:
+            raise ValueError(
+                f"{type(self.optimizer).__name__} has no step_size(state), which "
+                "the proximal step of an L1 penalty or positive=True needs; use "
+                "Adam."
+            )
         d = len(self.scaling.factor)
-        eta = self.optimizer.step_size(self.state)[:, :d]
+        eta = step_size(self.state)[:, :d]
         eta *= self.scaling.factor
         self.loss.penalty.prox(self.coef[:, :d], eta)
 
