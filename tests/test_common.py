@@ -41,7 +41,7 @@ def test_array_api_check_with_scipy_array_api_enabled():
     code = (
         "from sklearn.utils.estimator_checks import check_array_api_input\n"
         "from skadam import AdamLinearRegressor, AdamLogisticClassifier\n"
-        "for est in (AdamLinearRegressor(), AdamLogisticClassifier()):\n"
+        f"for est in [{', '.join(map(repr, ESTIMATORS + CONFIGURATIONS))}]:\n"
         "    check_array_api_input(type(est).__name__, est, 'numpy')\n"
         "print('ok')\n"
     )
