@@ -230,7 +230,7 @@ def test_objective_squared_matches_the_formula(client, rng):
 def test_objective_is_one_task_per_worker_per_call(client, rng):
     _, (dX, dy, _) = _problem(rng, "squared")
     objective = DaskLinearObjective(dX, dy, client=client)
-    holders = [worker for worker, _ in objective._groups]
+    holders = [worker for worker, _ in objective._blocks.groups]
     with get_task_stream(client=client) as stream:
         for _ in range(3):
             objective(np.zeros(objective.coef_shape))
@@ -240,7 +240,7 @@ def test_objective_is_one_task_per_worker_per_call(client, rng):
     # per worker holding blocks, where they are, and never the graph that made
     # X and y.
     assert sorted(task["worker"] for task in tasks) == sorted(3 * holders)
-    assert all("_loss_sums" in str(task["key"]) for task in tasks)
+    assert all("loss_sums" in str(task["key"]) for task in tasks)
     assert not [
         action
         for task in tasks
@@ -256,7 +256,7 @@ def _keys_on_workers(client):
 def test_close_releases_the_blocks(client, rng):
     _, (dX, dy, _) = _problem(rng, "squared")
     objective = DaskLinearObjective(dX, dy, client=client)
-    keys = {block.key for block in objective._blocks}
+    keys = {block.key for block in objective._blocks.futures}
     assert len(keys) == 3
     assert keys <= _keys_on_workers(client)
     objective.close()
