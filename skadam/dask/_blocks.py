@@ -182,8 +182,12 @@ class WorkerBlocks:
         return mapped
 
     def close(self):
-        """Release the blocks kept on the workers."""
-        self.client.cancel(self.futures)
+        """Release the blocks kept on the workers.
+
+        By dropping the references to them, not by cancelling them: blocks
+        mapped from these (:meth:`map`) are computed from them and would be
+        cancelled too.
+        """
         self.futures, self.groups = [], []
 
 
