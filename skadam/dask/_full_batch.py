@@ -115,8 +115,8 @@ def fit_full_batch(estimator, X, y, sample_weight=None, *, classes=None, client=
     1.0
     >>> client.close(); cluster.close()
     """
-    _check_supported(estimator)
     estimator._validate_params()  # as fit's _fit_context
+    _check_supported(estimator)
     client = default_client() if client is None else client
     reset = not (estimator.warm_start and hasattr(estimator, "adam_state_"))
     dX, dy, dw = aligned_arrays(X, y, sample_weight)
