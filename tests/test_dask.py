@@ -528,6 +528,8 @@ def test_incremental_rejects_weights_of_another_length(client, rng, method):
     with pytest.raises(ValueError, match=r"shape \(399,\), but X has 400 rows"):
         getattr(model, method)(dX, dy, sample_weight=np.ones(399))
     assert not hasattr(model, "estimator_")
+    with pytest.raises(ValueError, match="X has 4 row blocks but y has 2"):
+        getattr(model, method)(dX, dy.rechunk(200), sample_weight=np.ones(400))
 
 
 def _same_object(obj):
@@ -703,7 +705,7 @@ def test_fit_full_batch_equals_the_full_batch_fit_in_memory(client, rng, kind, f
     X, y, w, Estimator = _full_batch_problem(rng, kind)
     params = dict(batch_size=None, alpha=1e-3, max_iter=80, tol=None)
     expected = Estimator(**params).fit(X, y, sample_weight=w)
-    dX, dy, _ = _as_dask(X, y, frame)
+    dX, dy, blocks = _as_dask(X, y, frame)
     dw = da.from_array(w, chunks=150)  # other chunks than X's: realigned
     model = Estimator(**params)
     assert fit_full_batch(model, dX, dy, dw, client=client) is model
@@ -712,11 +714,12 @@ def test_fit_full_batch_equals_the_full_batch_fit_in_memory(client, rng, kind, f
         assert_array_equal(model.feature_names_in_, dX.columns)
     else:
         assert not hasattr(model, "feature_names_in_")
+    predicted = model.predict(blocks_X(blocks))  # a DataFrame if fitted on one
     if Estimator is AdamLogisticClassifier:
         assert_array_equal(model.classes_, expected.classes_)
-        assert_array_equal(model.predict(X), expected.predict(X))
+        assert_array_equal(predicted, expected.predict(X))
     else:
-        assert_allclose(model.predict(X), expected.predict(X), rtol=1e-9)
+        assert_allclose(predicted, expected.predict(X), rtol=1e-9)
 
 
 def test_fit_full_batch_stops_as_fit_does(client, rng):

@@ -159,6 +159,11 @@ class Incremental(_DaskMLIncremental):
             check_random_state(self.random_state).shuffle(order)
         step = dask.delayed(_partial_fit_block, pure=False)
         x_blocks, y_blocks = _blocks_of(X), _blocks_of(y)
+        if len(y_blocks) != len(x_blocks):  # dask-ml's loop asserts this too
+            raise ValueError(
+                f"X has {len(x_blocks)} row blocks but y has {len(y_blocks)}: "
+                "give y the row chunks of X."
+            )
         for i in order:
             estimator = step(
                 estimator, x_blocks[i], y_blocks[i], weights[i], fit_kwargs
