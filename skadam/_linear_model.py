@@ -241,15 +241,7 @@ class _AdamLinearModel(BaseEstimator):
         ``max_epochs=None`` is ``partial_fit``: one epoch over rows that are
         one batch of a stream, see :meth:`_fit_source`.
         """
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=reset,
-            accept_sparse=("csr", "csc"),
-            dtype=[np.float64, np.float32],
-            **self._y_validation,
-        )
+        X, y = self._validate_training_data(X, y, reset=reset)
         self._check_targets(y, classes, reset=reset, stream=max_epochs is None)
         s = self._weights(X, y, sample_weight)
         dtype = X.dtype if reset else self._coef_.dtype
@@ -284,6 +276,23 @@ class _AdamLinearModel(BaseEstimator):
             else self._validation(X, Y, s, val_rows),
         )
 
+    def _validate_training_data(self, X, y, *, reset):
+        """``validate_data`` as ``fit`` does it: float32 kept, else float64.
+
+        Part of the seam of :meth:`_fit_source`; :mod:`skadam.dask` runs it on
+        each row block (``reset=False``, after a ``reset=True`` call on the
+        first rows has set ``n_features_in_`` and ``feature_names_in_``).
+        """
+        return validate_data(
+            self,
+            X,
+            y,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            dtype=[np.float64, np.float32],
+            **self._y_validation,
+        )
+
     def _fit_source(
         self,
         source,
@@ -302,9 +311,9 @@ class _AdamLinearModel(BaseEstimator):
         (:meth:`_fit`) and :mod:`skadam.dask` both train through it. Private,
         but stable for :mod:`skadam.dask`. Before calling it, the caller
 
-        1. validates the features and sets ``n_features_in_`` (and
-           ``feature_names_in_``), as
-           :func:`sklearn.utils.validation.validate_data` does;
+        1. validates the data and sets ``n_features_in_`` (and
+           ``feature_names_in_``): ``self._validate_training_data(X, y,
+           reset=...)``;
         2. checks the targets: ``self._check_targets(y, classes, reset=...,
            stream=max_epochs is None)`` with the labels (a classifier's
            ``classes_`` are set here on a cold start: pass ``classes`` when
@@ -315,7 +324,8 @@ class _AdamLinearModel(BaseEstimator):
         3. encodes every row block: ``Y = self._encode_targets(y, dtype)`` and
            ``s = self._weights(X, y, sample_weight)`` (sample times class
            weights, divided by their largest value: over all blocks, in
-           float64, then cast to ``dtype``);
+           float64, then cast to ``dtype``; ``block=True`` gives a block's
+           undivided weights);
         4. sums with ``self._linear_loss().sums(raw_coef, X, Y, s)`` per block
            (the raw coefficients it is given are in ``dtype``).
 
@@ -436,13 +446,26 @@ class _AdamLinearModel(BaseEstimator):
             return n_rows
         return min(max(AUTO_BATCH_SIZE, n_rows // AUTO_STEPS), AUTO_MAX_BATCH_SIZE)
 
-    def _weights(self, X, y, sample_weight):
-        """Sample weights times class weights, divided by their maximum (float64)."""
-        # Raises on negative weights and on all-zero weights.
+    def _weights(self, X, y, sample_weight, *, block=False):
+        """Sample weights times class weights, divided by their maximum (float64).
+
+        ``block=True`` (one row block of many, :mod:`skadam.dask`): the
+        product itself, which may be all zero; the caller divides every
+        block by the largest weight of all blocks.
+        """
+        # Raises on negative weights and (not for a block) all-zero weights.
         s = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            sample_weight,
+            X,
+            dtype=np.float64,
+            ensure_non_negative=True,
+            allow_all_zero_weights=block,
         )
         s = self._class_weights(y, s)
+        if block:
+            return s
+        if not np.any(s):
+            raise ValueError("All sample weights times class weights are zero.")
         return normalized_weights(s)
 
     def _class_weights(self, y, s):
@@ -1508,10 +1531,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
                 )
                 + "."
             )
-        s = s * weights[np.searchsorted(self.classes_, y)]
-        if not np.any(s):
-            raise ValueError("All sample weights times class weights are zero.")
-        return s
+        return s * weights[np.searchsorted(self.classes_, y)]
 
     def _encode_targets(self, y, dtype):
         index = np.searchsorted(self.classes_, y)

@@ -462,7 +462,7 @@ def test_install_commands_install_from_the_checkout():
     # skadam is not on PyPI: every install command names the checkout,
     # "pip install ." or 'pip install ".[extra]"', never "skadam[extra]".
     texts = dict(_install_texts())
-    assert {"README.md", "docs/install.rst", "skadam/dask.py"} <= set(texts)
+    assert {"README.md", "docs/install.rst", "skadam/dask/__init__.py"} <= set(texts)
     from_pypi = {
         name: re.findall(r".*\bskadam\[.*", text)
         for name, text in texts.items()

@@ -1458,3 +1458,19 @@ def test_l1_classifier_class_weight_equals_sample_weight():
         X, y, sample_weight=np.array([1.0, 3.0, 0.5])[y]
     )
     assert_allclose(by_class.coef_, by_sample.coef_, rtol=1e-10)
+
+
+def test_block_weights_are_undivided_and_may_be_all_zero():
+    # skadam.dask divides every row block by the largest weight of all blocks.
+    X, y = np.zeros((3, 2)), np.array([0, 1, 1])
+    model = AdamLogisticClassifier(class_weight={0: 2.0, 1: 0.5})
+    model._check_targets(y, None, reset=True, stream=False)
+    s = [1.0, 4.0, 0.0]
+    assert_array_equal(model._weights(X, y, s, block=True), [2.0, 2.0, 0.0])
+    assert_array_equal(model._weights(X, y, s), [1.0, 1.0, 0.0])
+    assert_array_equal(model._weights(X, y, np.zeros(3), block=True), np.zeros(3))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        model._weights(X, y, np.zeros(3))
+    model.set_params(class_weight={0: 0.0, 1: 1.0})
+    with pytest.raises(ValueError, match="times class weights are zero"):
+        model._weights(X[:1], y[:1], None)
