@@ -49,7 +49,14 @@ from ._scaling import (
     target_scaling,
 )
 from ._status import Status
-from ._training import Minibatches, NoImprovement, decision_values, train
+from ._training import (
+    Minibatches,
+    RelativeGap,
+    StallHalving,
+    StepFactor,
+    decision_values,
+    train,
+)
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 
@@ -65,17 +72,43 @@ AUTO_STEPS = 200
 AUTO_MAX_BATCH_SIZE = 1024
 
 
-def _make_optimizer(estimator):
+#: ``learning_rate="auto"``: the step size under full batch, where the
+#: objective is exact and a large step only shortens the travel to the
+#: optimum (measured on ten datasets: 19,482 steps in all at 0.3 against
+#: 31,667 at 0.1), and under minibatches, whose noise floor it sets.
+AUTO_FULL_BATCH_LEARNING_RATE = 0.3
+AUTO_MINIBATCH_LEARNING_RATE = 0.01
+
+
+def _is_full_batch(source):
+    """Whether one batch of ``source`` holds all its training rows."""
+    size = getattr(source, "batch_size", None)  # FullBatch: none, one batch
+    return size is None or size >= source.n_rows
+
+
+def _learning_rate(estimator, full_batch):
+    """The learning rate or schedule that ``learning_rate`` means here."""
+    if isinstance(estimator.learning_rate, str):  # "auto"
+        if full_batch:
+            return AUTO_FULL_BATCH_LEARNING_RATE
+        return AUTO_MINIBATCH_LEARNING_RATE
+    return estimator.learning_rate
+
+
+def _make_optimizer(estimator, full_batch=False):
     """The optimizer of ``estimator``'s hyperparameters: the one place they meet.
 
-    A parameter ``algorithm`` (DESIGN: ``make_optimizer``'s names) would go
-    here; ``_continue_state`` would then refuse a change of algorithm between
-    continued fits, and ``_record`` take ``coef_`` at
-    ``optimizer.eval_params`` (schedule-free).
+    Under full batch its learning rate is a
+    :class:`~skadam._training.StepFactor` on the estimator's
+    ``_step_factor_``, which :class:`~skadam._training.StallHalving` may
+    halve (see :func:`_make_stopping`).
     """
+    lr = _learning_rate(estimator, full_batch)
+    if full_batch:
+        lr = StepFactor(lr, getattr(estimator, "_step_factor_", 1.0))
     return make_optimizer(
         "adam",
-        learning_rate=estimator.learning_rate,
+        learning_rate=lr,
         beta_1=estimator.beta_1,
         beta_2=estimator.beta_2,
         epsilon=estimator.epsilon,
@@ -83,9 +116,22 @@ def _make_optimizer(estimator):
     )
 
 
-def _make_stopping(estimator):
-    """The stopping rule of a ``fit`` (see :class:`skadam._training.NoImprovement`)."""
-    return NoImprovement(estimator.tol, estimator.n_iter_no_change)
+def _make_stopping(estimator, optimizer, full_batch):
+    """The stopping rule of a ``fit`` (:class:`skadam._training.RelativeGap`).
+
+    Under full batch it also drives the stall halving of ``optimizer``'s
+    learning rate (a :class:`~skadam._training.StepFactor`).
+    """
+    loss = estimator._linear_loss()
+    halving = StallHalving(optimizer.learning_rate) if full_batch else None
+    return RelativeGap(
+        estimator.tol,
+        estimator.n_iter_no_change,
+        loss.penalty,
+        estimator._scaling_,
+        loss.fit_intercept,
+        halving=halving,
+    )
 
 
 def _continue_state(state, estimator):
@@ -108,7 +154,11 @@ class _AdamLinearModel(BaseEstimator):
     _parameter_constraints: ClassVar[dict] = {
         "alpha": [Interval(Real, 0, None, closed="left")],
         "fit_intercept": ["boolean"],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+            callable,
+        ],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
         "beta_2": [Interval(Real, 0, 1, closed="left")],
         # Strictly positive: a coordinate with zero gradients would give 0/0.
@@ -135,13 +185,13 @@ class _AdamLinearModel(BaseEstimator):
         *,
         alpha=1e-4,
         fit_intercept=True,
-        learning_rate=0.01,
+        learning_rate="auto",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         amsgrad=False,
         batch_size="auto",
-        max_iter=1000,
+        max_iter=10_000,
         tol=1e-4,
         n_iter_no_change=5,
         shuffle=True,
@@ -352,24 +402,30 @@ class _AdamLinearModel(BaseEstimator):
             # New data may need another intercept.
             self._scaling_.freeze_intercept = False
             _continue_state(self.adam_state_, self)
+        full_batch = not stream and _is_full_batch(source)
+        # Hyperparameters may change between fits: a new optimizer each time.
+        optimizer = _make_optimizer(self, full_batch)
+        stopping = None if stream else _make_stopping(self, optimizer, full_batch)
         result = train(
             self._linear_loss(),
             self._scaling_,
-            _make_optimizer(self),  # hyperparameters may change between fits
+            optimizer,
             self._coef_,
             self.adam_state_,
             source,
             max_epochs=1 if stream else max_epochs,
-            stopping=None if stream else _make_stopping(self),
+            stopping=stopping,
             average=self._coef_average_,
             shuffle=self.shuffle,
             rng=self._rng_,
             validation=validation,
             verbose=self.verbose,
         )
+        if full_batch:  # the halving follows the run, like the optimizer state
+            self._step_factor_ = optimizer.learning_rate.value
         self._record(result, validation)
         if not stream:
-            self._warn(result, source, constant_loss, max_epochs)
+            self._warn(result, source, constant_loss, max_epochs, stopping)
         return self
 
     def _constant_loss(self, Y, s, target_mean):
@@ -396,6 +452,7 @@ class _AdamLinearModel(BaseEstimator):
             coef[:, -1] = self._base_loss().constant_raw_prediction(target_mean)
         self._coef_, self._coef_average_ = coef, coef.copy()
         self.adam_state_ = _make_optimizer(self).init(coef)
+        self._step_factor_ = 1.0
         self._rng_ = check_random_state(self.random_state)
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
@@ -503,7 +560,7 @@ class _AdamLinearModel(BaseEstimator):
             self.validation_scores_.extend(result.validation_scores)
             self.best_validation_score_ = result.best_validation_score
 
-    def _warn(self, result, source, constant_loss, max_epochs):
+    def _warn(self, result, source, constant_loss, max_epochs, stopping):
         """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
         if result.status is Status.NONFINITE:
             warnings.warn(
@@ -517,9 +574,9 @@ class _AdamLinearModel(BaseEstimator):
             return
         if result.status is Status.MAX_ITER and self.tol is not None:
             warnings.warn(
-                f"Adam reached max_iter={max_epochs} epochs before the "
-                f"objective stopped improving by tol={self.tol}; increase "
-                "max_iter or the learning_rate.",
+                f"Adam reached max_iter={max_epochs} epochs before converging: "
+                f"{stopping.describe()}, above tol={self.tol}. Increase "
+                "max_iter, or tol to accept a less accurate objective.",
                 ConvergenceWarning,
                 stacklevel=4,
             )
@@ -1074,13 +1131,13 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         *,
         alpha=1e-4,
         fit_intercept=True,
-        learning_rate=0.01,
+        learning_rate="auto",
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
         amsgrad=False,
         batch_size="auto",
-        max_iter=1000,
+        max_iter=10_000,
         tol=1e-4,
         n_iter_no_change=5,
         shuffle=True,

@@ -76,6 +76,35 @@ class L2Penalty:
             grad_W += self.alpha * W
         return grad_W
 
+    @property
+    def strong_convexity(self):
+        """The modulus ``mu`` of strong convexity the penalty gives: ``alpha``.
+
+        :class:`skadam._training.RelativeGap` bounds the objective's gap by
+        ``||g||^2 / (2 mu)``; ``mu = 0`` makes it fall back to ``max |g|``.
+        """
+        return self.alpha
+
+    def min_norm_subgradient(self, W, grad_W):
+        """The least-norm subgradient of the objective in ``W``: ``grad_W``.
+
+        Parameters
+        ----------
+        W : ndarray of shape (K, d)
+            Raw weights.
+        grad_W : ndarray of shape (K, d)
+            Gradient of the smooth part of the objective (the loss and this
+            penalty's :meth:`add_gradient`) in ``W``.
+
+        Returns
+        -------
+        subgradient : ndarray of shape (K, d)
+            ``grad_W`` itself: the L2 penalty has no non-smooth part. (An
+            L1 part would add ``l1 * sign(W)`` where ``W != 0`` and
+            soft-threshold ``grad_W`` by ``l1`` where ``W == 0``.)
+        """
+        return grad_W
+
     def prox(self, W, step):
         """Proximal step of the non-smooth part, in place: none for L2.
 
