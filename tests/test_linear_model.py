@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from optimum import encode, exact_optimum
+from optimum import objective as optimum_objective
 from scipy import sparse
 from scipy.special import logsumexp
 from sklearn import datasets
@@ -42,9 +44,6 @@ from threadpoolctl import threadpool_limits
 from skadam import AdamLinearRegressor, AdamLogisticClassifier, _linear_model
 from skadam._scaling import Standardization, WeightedMoments
 from skadam._training import FullBatch
-
-from optimum import encode, exact_optimum
-from optimum import objective as optimum_objective
 
 
 @pytest.fixture(autouse=True)
@@ -199,10 +198,8 @@ def test_correlated_columns_and_a_large_step_stop_at_the_optimum(rng):
     # Adam oscillates, which the old rule took for convergence (R^2 0.55
     # against Ridge's 0.66); now the run is certified at the optimum.
     z = rng.normal(size=500)
-    X = np.column_stack(
-        [z, 0.999 * z + np.sqrt(1 - 0.999**2) * rng.normal(size=500)]
-        + [rng.normal(size=(500, 3))]
-    )
+    twin = 0.999 * z + np.sqrt(1 - 0.999**2) * rng.normal(size=500)
+    X = np.column_stack([z, twin, rng.normal(size=(500, 3))])
     y = X @ np.array([3.0, -2.0, 1.0, 0.5, 0.0]) + rng.normal(size=500)
     reference = Ridge(alpha=500 * 1e-4).fit(X, y)
     for learning_rate in (0.05, 0.1):
