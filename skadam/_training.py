@@ -380,7 +380,7 @@ class RelativeGap:
     For the L2 penalty (1) is an equality with the Fenchel duality gap of
     regularised empirical risk minimisation: the residuals
     ``-dL_i/dz_i`` are a dual point whose gap is exactly ``||grad_W f||^2 /
-    (2 alpha)`` (Shalev-Shwartz and Zhang, 2013, the dual of their eq. 1;
+    (2 alpha)`` (the primal-dual pair of Shalev-Shwartz and Zhang, 2013;
     Ndiaye et al., 2017, build the same dual point for their gap safe
     rules).  The rule measures the relative bound
 
