@@ -39,7 +39,7 @@ from sklearn.utils.validation import (
 
 from ._linear_loss import LinearModelLoss
 from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
-from ._optimizers import make_optimizer
+from ._optimizers import ALGORITHMS, make_optimizer
 from ._penalties import L2Penalty
 from ._scaling import (
     Standardization,
@@ -106,14 +106,17 @@ def _make_optimizer(estimator, full_batch=False):
     lr = _learning_rate(estimator, full_batch)
     if full_batch:
         lr = StepFactor(lr, getattr(estimator, "_step_factor_", 1.0))
-    return make_optimizer(
-        "adam",
-        learning_rate=lr,
-        beta_1=estimator.beta_1,
-        beta_2=estimator.beta_2,
-        epsilon=estimator.epsilon,
-        amsgrad=estimator.amsgrad,
-    )
+    hyperparameters = {
+        "learning_rate": lr,
+        "beta_1": estimator.beta_1,
+        "beta_2": estimator.beta_2,
+        "epsilon": estimator.epsilon,
+        "max_grad_norm": estimator.max_grad_norm,
+    }
+    if estimator.amsgrad or estimator.algorithm == "adam":
+        # Only Adam has it: make_optimizer names the algorithm that lacks it.
+        hyperparameters["amsgrad"] = estimator.amsgrad
+    return make_optimizer(estimator.algorithm, **hyperparameters)
 
 
 def _make_stopping(estimator, optimizer, full_batch):
@@ -137,10 +140,21 @@ def _make_stopping(estimator, optimizer, full_batch):
 def _continue_state(state, estimator):
     """The optimizer state of a continued fit, after hyperparameter changes.
 
-    Only ``amsgrad`` shapes Adam's state: switched on, the running maximum
-    starts from the current ``v`` (as if AMSGrad had begun now); switched
-    off, the maximum is dropped. The state is changed in place.
+    ``algorithm`` fixes the state's kind: another one raises a ValueError.
+    Within Adam only ``amsgrad`` shapes the state: switched on, the running
+    maximum starts from the current ``v`` (as if AMSGrad had begun now);
+    switched off, the maximum is dropped. The state is changed in place.
     """
+    expected = ALGORITHMS[estimator.algorithm]._state_class
+    if type(state) is not expected:
+        raise ValueError(
+            f"algorithm={estimator.algorithm!r}, but the fitted model was "
+            f"trained with another algorithm (its state is "
+            f"{type(state).__name__}), which a continued fit cannot carry "
+            "over; use warm_start=False (or a new estimator) to start afresh."
+        )
+    if not hasattr(state, "v_max"):
+        return state
     if estimator.amsgrad and state.v_max is None:
         state.v_max = state.v.copy()
     elif not estimator.amsgrad and state.v_max is not None:
@@ -164,6 +178,8 @@ class _AdamLinearModel(BaseEstimator):
         # Strictly positive: a coordinate with zero gradients would give 0/0.
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "amsgrad": ["boolean"],
+        "algorithm": [StrOptions(set(ALGORITHMS))],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
@@ -190,6 +206,8 @@ class _AdamLinearModel(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         amsgrad=False,
+        algorithm="adam",
+        max_grad_norm=None,
         batch_size="auto",
         max_iter=10_000,
         tol=1e-4,
@@ -208,6 +226,8 @@ class _AdamLinearModel(BaseEstimator):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.amsgrad = amsgrad
+        self.algorithm = algorithm
+        self.max_grad_norm = max_grad_norm
         self.batch_size = batch_size
         self.max_iter = max_iter
         self.tol = tol
@@ -564,7 +584,8 @@ class _AdamLinearModel(BaseEstimator):
         """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
         if result.status is Status.NONFINITE:
             warnings.warn(
-                f"Adam diverged in epoch {result.n_epochs + 1}: the loss or its "
+                f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: the "
+                "loss or its "
                 "gradient became non-finite. Training stopped with the "
                 "coefficients of the start of that epoch, the last with a finite "
                 f"objective; try a smaller learning_rate (got {self.learning_rate}).",
@@ -574,7 +595,8 @@ class _AdamLinearModel(BaseEstimator):
             return
         if result.status is Status.MAX_ITER and self.tol is not None:
             warnings.warn(
-                f"Adam reached max_iter={max_epochs} epochs before converging: "
+                f"{self.algorithm} reached max_iter={max_epochs} epochs before "
+                "converging: "
                 f"{stopping.describe()}, above tol={self.tol}. Increase "
                 "max_iter, or tol to accept a less accurate objective.",
                 ConvergenceWarning,
@@ -1196,6 +1218,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         beta_2=0.999,
         epsilon=1e-8,
         amsgrad=False,
+        algorithm="adam",
+        max_grad_norm=None,
         batch_size="auto",
         max_iter=10_000,
         tol=1e-4,
@@ -1216,6 +1240,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             beta_2=beta_2,
             epsilon=epsilon,
             amsgrad=amsgrad,
+            algorithm=algorithm,
+            max_grad_norm=max_grad_norm,
             batch_size=batch_size,
             max_iter=max_iter,
             tol=tol,

@@ -450,10 +450,11 @@ class RelativeGap:
     >>> from skadam._training import EpochInfo, RelativeGap
     >>> rule = RelativeGap(1e-4, 5, L2Penalty(0.1), Standardization.identity(
     ...     2, np.float64), fit_intercept=True)
+    >>> coef = np.zeros((1, 3))  # an objective of 0.5 there, and a gradient:
     >>> point = lambda g: lambda: (0.5, np.array([[g, 0.0, 0.0]]))
-    >>> rule(EpochInfo(1, 0.5, None, None, point(1e-2))), rule.measure
+    >>> rule(EpochInfo(1, 0.5, None, coef, point(1e-2))), rule.measure
     (False, 0.001)
-    >>> rule(EpochInfo(2, 0.5, None, None, point(1e-3)))
+    >>> rule(EpochInfo(2, 0.5, None, coef, point(1e-3)))
     True
     """
 
@@ -614,8 +615,8 @@ def train(
         The trained coordinates: ``coef`` holds ``(W', b')`` and the loss
         sees ``scaling.to_raw(coef)``.
     optimizer : object
-        With ``step(x, grad, state)`` (the optimizer protocol, e.g.
-        :class:`skadam.Adam`).
+        With ``step(x, grad, state)`` and ``eval_params(x, state)`` (the
+        optimizer protocol, e.g. :class:`skadam.Adam`).
     coef : ndarray of shape (K, d + fit_intercept)
         Packed coefficients in trained coordinates, updated in place.
     state : object
@@ -630,8 +631,11 @@ def train(
     average : ndarray, optional
         Receives the average of the iterates over the last epoch (tail
         averaging): with minibatches it is much closer to the optimum than
-        the last iterate; with full batch it is the last iterate. When
-        given, it is the result that is scored and restored.
+        the last iterate; with full batch it is the last iterate. With an
+        optimizer whose ``eval_params`` is another point (schedule-free
+        AdamW's average ``x``), it receives that point instead. When
+        given, it is the result that is scored and restored; required
+        with such an optimizer.
     shuffle : bool, default=True
         Shuffle the rows at each epoch (with ``rng``).
     rng : numpy.random.RandomState, optional
@@ -674,6 +678,10 @@ def train(
     with np.errstate(over="ignore", invalid="ignore"), _blas_threads(source, coef):
         for _ in range(max_epochs):
             epoch_loss = epochs.run(shuffle, rng, average)
+            if average is not None and epoch_loss is not None:
+                evaluated = optimizer.eval_params(coef, state)
+                if evaluated is not coef:  # schedule-free: its averaged point
+                    average[...] = evaluated
             if epoch_loss is None:
                 result.status = Status.NONFINITE
                 _log(verbose, f"Epoch {result.n_epochs + 1}: non-finite, stopping.")

@@ -42,7 +42,9 @@ from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
 from skadam import AdamLinearRegressor, AdamLogisticClassifier, _linear_model
+from skadam._optimizers import ALGORITHMS
 from skadam._scaling import Standardization, WeightedMoments
+from skadam._schedules import WarmupCosineDecay
 from skadam._training import FullBatch
 
 
@@ -1123,6 +1125,8 @@ CHANGED = {
     "beta_2": 0.9,
     "epsilon": 1e-3,
     "amsgrad": True,
+    "max_grad_norm": 0.01,
+    "algorithm": "nadam",
 }
 
 
@@ -1135,8 +1139,83 @@ def test_every_hyperparameter_reaches_the_optimizer(Estimator, param):
     params = dict(max_iter=30, tol=None, batch_size=None, beta_2=0.5)
     base = Estimator(**params)
     changed = Estimator(**{**params, param: CHANGED[param]})
-    assert getattr(_linear_model._make_optimizer(changed), param) == CHANGED[param]
+    optimizer = _linear_model._make_optimizer(changed)
+    if param == "algorithm":
+        assert type(optimizer) is ALGORITHMS[CHANGED[param]]
+    else:
+        assert getattr(optimizer, param) == CHANGED[param]
     assert not np.array_equal(base.fit(X, y).coef_, changed.fit(X, y).coef_)
+
+
+@pytest.mark.parametrize(
+    "algorithm", ["nadam", "radam", "adamax", "schedulefree_adamw"]
+)
+def test_amsgrad_is_adams_alone(algorithm):
+    X, y = load("iris")
+    model = AdamLogisticClassifier(algorithm=algorithm, amsgrad=True)
+    with pytest.raises(ValueError, match=f"algorithm '{algorithm}' takes no amsgrad"):
+        model.fit(X, y)
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+def test_changing_the_algorithm_of_a_continued_fit_raises(how):
+    X, y = load("iris")
+    model = AdamLogisticClassifier(warm_start=True, max_iter=3, tol=None)
+    model.fit(X, y)
+    model.set_params(algorithm="radam")
+    with pytest.raises(ValueError, match=r"algorithm='radam'.*warm_start=False"):
+        if how == "fit":
+            model.fit(X, y)
+        else:
+            model.partial_fit(X, y)
+    model.set_params(warm_start=False).fit(X, y)  # afresh: fine
+    assert isinstance(model.adam_state_, ALGORITHMS["radam"]._state_class)
+
+
+@pytest.mark.parametrize("Estimator, name", [(AdamLogisticClassifier, "iris")])
+def test_schedule_free_predicts_with_its_averaged_point(Estimator, name):
+    # coef_ is the schedule-free average x (ScheduleFreeAdamW.eval_params,
+    # tested against the schedulefree package), not the gradient point y.
+    X, y = load(name)
+    model = Estimator(algorithm="schedulefree_adamw", max_iter=20, tol=None)
+    model.set_params(batch_size=None, random_state=0).fit(X, y)
+    optimizer = _linear_model._make_optimizer(model)
+    x = optimizer.eval_params(model._coef_, model.adam_state_)
+    W = model._scaling_.to_raw(x)
+    assert_allclose(model.coef_, W[:, :-1], rtol=1e-12)
+    assert not np.allclose(model._coef_, x)  # y, kept for continuation
+
+
+@pytest.mark.parametrize("batch_size", [None, 32])
+@pytest.mark.parametrize("Estimator, name", [(AdamLogisticClassifier, "iris")])
+def test_a_schedule_continues_across_warm_fits_bit_for_bit(Estimator, name, batch_size):
+    X, y = load(name)
+    schedule = WarmupCosineDecay(0.2, 30, 200)
+    params = dict(learning_rate=schedule, batch_size=batch_size, tol=None)
+    once = Estimator(max_iter=10, random_state=0, **params).fit(X, y)
+    twice = Estimator(max_iter=5, random_state=0, warm_start=True, **params)
+    twice.fit(X, y).fit(X, y)
+    assert_array_equal(twice.coef_, once.coef_)
+    assert_array_equal(twice.intercept_, once.intercept_)
+    assert twice.t_ == once.t_
+
+
+def test_schedules_survive_clone_grid_search_and_pickle():
+    X, y = load("iris")
+    schedule = WarmupCosineDecay(0.3, 20, 300)
+    model = AdamLogisticClassifier(learning_rate=schedule, max_iter=50, tol=None)
+    assert clone(model).get_params()["learning_rate"] == schedule
+    search = GridSearchCV(
+        model, {"learning_rate": [0.01, schedule]}, cv=KFold(3), error_score="raise"
+    )
+    search.fit(X, y)
+    assert search.best_estimator_.learning_rate in (0.01, schedule)
+    fitted = model.fit(X, y)
+    again = pickle.loads(pickle.dumps(fitted))
+    assert again.learning_rate == schedule
+    assert_array_equal(again.predict_proba(X), fitted.predict_proba(X))
+    again.set_params(warm_start=True).fit(X, y)  # the schedule goes on at t_
+    assert again.t_ == 2 * fitted.t_
 
 
 # -- the seam through which any data source trains the model ------------------
