@@ -674,10 +674,14 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : "auto", float or callable, default="auto"
-        Adam's step size, for the coefficients of the standardised
+        The optimizer's step size, for the coefficients of the standardised
         features (see Notes). ``"auto"``: 0.3 under full batch (one step
         per epoch), 0.01 with minibatches and in ``partial_fit`` (the step
-        sets the minibatch noise floor). Under full batch the step is
+        sets the minibatch noise floor). A callable is a schedule of the
+        1-based update count ``t`` (:mod:`skadam`'s schedules, e.g.
+        :class:`~skadam.WarmupCosineDecay`): ``t`` runs on across
+        ``warm_start`` fits and ``partial_fit`` calls (``t_``), so two
+        continued fits of 5 epochs equal one of 10. Under full batch the step is
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
@@ -689,7 +693,25 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Added to Adam's denominator; strictly positive, so that a
         coefficient whose gradient is always zero stays finite.
     amsgrad : bool, default=False
-        Use the AMSGrad variant (running maximum of the second moment).
+        Use the AMSGrad variant (running maximum of the second moment);
+        ``algorithm="adam"`` only (others raise a ``ValueError``).
+    algorithm : {"adam", "nadam", "radam", "adamax", "schedulefree_adamw"}, \
+            default="adam"
+        The optimizer (:func:`skadam.make_optimizer`): :class:`~skadam.Adam`,
+        :class:`~skadam.NAdam`, :class:`~skadam.RAdam`,
+        :class:`~skadam.Adamax` or :class:`~skadam.ScheduleFreeAdamW`. All
+        take ``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon`` and
+        ``max_grad_norm`` (for schedule-free, ``beta_1`` is the
+        interpolation weight, in ``(0, 1)``); ``amsgrad`` is Adam's alone.
+        With schedule-free, ``coef_`` is its averaged point (``eval_params``)
+        and the gradient point and base sequence stay in ``adam_state_``
+        for continued fits. A continued fit (``warm_start``,
+        ``partial_fit``) with another ``algorithm`` raises a
+        ``ValueError``: refit with ``warm_start=False``.
+    max_grad_norm : float or None, default=None
+        Clip the global L2 norm of each step's gradient (trained
+        coordinates) to this value before the update, as torch's
+        ``clip_grad_norm_``; None: no clipping.
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
@@ -761,8 +783,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     t_ : int
         Number of Adam updates taken in all, ``adam_state_.step`` (the
         running total over ``warm_start`` fits and ``partial_fit`` calls).
-    adam_state_ : AdamState
-        Adam's moments and step count, kept so that ``warm_start`` and
+    adam_state_ : AdamState or the state of ``algorithm``
+        The optimizer's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
         those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
@@ -1000,10 +1022,14 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : "auto", float or callable, default="auto"
-        Adam's step size, for the coefficients of the standardised
+        The optimizer's step size, for the coefficients of the standardised
         features (see Notes). ``"auto"``: 0.3 under full batch (one step
         per epoch), 0.01 with minibatches and in ``partial_fit`` (the step
-        sets the minibatch noise floor). Under full batch the step is
+        sets the minibatch noise floor). A callable is a schedule of the
+        1-based update count ``t`` (:mod:`skadam`'s schedules, e.g.
+        :class:`~skadam.WarmupCosineDecay`): ``t`` runs on across
+        ``warm_start`` fits and ``partial_fit`` calls (``t_``), so two
+        continued fits of 5 epochs equal one of 10. Under full batch the step is
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
@@ -1015,7 +1041,25 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Added to Adam's denominator; strictly positive, so that a
         coefficient whose gradient is always zero stays finite.
     amsgrad : bool, default=False
-        Use the AMSGrad variant (running maximum of the second moment).
+        Use the AMSGrad variant (running maximum of the second moment);
+        ``algorithm="adam"`` only (others raise a ``ValueError``).
+    algorithm : {"adam", "nadam", "radam", "adamax", "schedulefree_adamw"}, \
+            default="adam"
+        The optimizer (:func:`skadam.make_optimizer`): :class:`~skadam.Adam`,
+        :class:`~skadam.NAdam`, :class:`~skadam.RAdam`,
+        :class:`~skadam.Adamax` or :class:`~skadam.ScheduleFreeAdamW`. All
+        take ``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon`` and
+        ``max_grad_norm`` (for schedule-free, ``beta_1`` is the
+        interpolation weight, in ``(0, 1)``); ``amsgrad`` is Adam's alone.
+        With schedule-free, ``coef_`` is its averaged point (``eval_params``)
+        and the gradient point and base sequence stay in ``adam_state_``
+        for continued fits. A continued fit (``warm_start``,
+        ``partial_fit``) with another ``algorithm`` raises a
+        ``ValueError``: refit with ``warm_start=False``.
+    max_grad_norm : float or None, default=None
+        Clip the global L2 norm of each step's gradient (trained
+        coordinates) to this value before the update, as torch's
+        ``clip_grad_norm_``; None: no clipping.
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
@@ -1093,8 +1137,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     t_ : int
         Number of Adam updates taken in all, ``adam_state_.step`` (the
         running total over ``warm_start`` fits and ``partial_fit`` calls).
-    adam_state_ : AdamState
-        Adam's moments and step count, kept so that ``warm_start`` and
+    adam_state_ : AdamState or the state of ``algorithm``
+        The optimizer's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
         those of the coefficients of the standardised features (see Notes).
     loss_curve_ : list of float
