@@ -732,5 +732,8 @@ def test_fit_full_batch_warns_and_rejects(client, rng):
     dX, dy, _ = _as_dask(X, y, frame=False)
     with pytest.raises(ValueError, match="class_weight"):
         fit_full_batch(AdamLogisticClassifier(class_weight="balanced"), dX, dy)
+    # fit_full_batch hands learning_rate to adam_minimize as it is, so a
+    # number: it does not resolve the estimators' default "auto" (yet).
+    model = AdamLogisticClassifier(max_iter=5, learning_rate=0.01)
     with pytest.warns(ConvergenceWarning, match="maxiter=5 steps"):
-        fit_full_batch(AdamLogisticClassifier(max_iter=5), dX, dy, client=client)
+        fit_full_batch(model, dX, dy, client=client)
