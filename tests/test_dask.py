@@ -703,7 +703,9 @@ def _assert_same_fit(model, expected, rtol=1e-9):
 def test_fit_full_batch_equals_the_full_batch_fit_in_memory(client, rng, kind, frame):
     # The oracle: the estimator's own fit on the same rows, in memory.
     X, y, w, Estimator = _full_batch_problem(rng, kind)
-    params = dict(batch_size=None, alpha=1e-3, max_iter=80, tol=None)
+    params = dict(
+        batch_size=None, learning_rate=0.01, alpha=1e-3, max_iter=80, tol=None
+    )
     expected = Estimator(**params).fit(X, y, sample_weight=w)
     dX, dy, blocks = _as_dask(X, y, frame)
     dw = da.from_array(w, chunks=150)  # other chunks than X's: realigned
@@ -749,7 +751,7 @@ def test_fit_full_batch_reaches_the_ridge_optimum(client, rng):
 def test_fit_full_batch_keeps_float32_and_a_1d_target(client, rng):
     X, y, _, _ = _full_batch_problem(rng, "one output")
     X = X.astype(np.float32)
-    params = dict(batch_size=None, max_iter=30, tol=None)
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=30, tol=None)
     expected = AdamLinearRegressor(**params).fit(X, y)
     model = AdamLinearRegressor(**params).fit(X[:50], y[:50])  # to be replaced
     fit_full_batch(model, *_as_dask(X, y, False)[:2], client=client)
@@ -762,7 +764,7 @@ def test_fit_full_batch_keeps_float32_and_a_1d_target(client, rng):
 def test_fit_full_batch_column_target_has_the_in_memory_shapes(client, rng):
     X, y, _, _ = _full_batch_problem(rng, "one output")
     y = y[:, None]  # a column
-    params = dict(batch_size=None, max_iter=20, tol=None)
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=20, tol=None)
     expected = AdamLinearRegressor(**params).fit(X, y)
     model = fit_full_batch(
         AdamLinearRegressor(**params), *_as_dask(X, y, False)[:2], client=client
@@ -774,7 +776,9 @@ def test_fit_full_batch_column_target_has_the_in_memory_shapes(client, rng):
 
 def test_fit_full_batch_warm_start_continues_as_fit(client, rng):
     X, y, w, _ = _full_batch_problem(rng, "multiclass")
-    params = dict(batch_size=None, max_iter=15, tol=None, warm_start=True)
+    params = dict(
+        batch_size=None, learning_rate=0.01, max_iter=15, tol=None, warm_start=True
+    )
     expected = AdamLogisticClassifier(**params).fit(X, y, sample_weight=w)
     expected.fit(X, y, sample_weight=w)
     dX, dy, _ = _as_dask(X, y, frame=False)
@@ -788,7 +792,7 @@ def test_fit_full_batch_warm_start_continues_as_fit(client, rng):
 def test_fit_full_batch_block_of_zero_weights_counts_for_nothing(client, rng):
     X, y, w, _ = _full_batch_problem(rng, "binary")
     w[: CHUNKS[0]] = 0.0  # the whole first block
-    params = dict(batch_size=None, max_iter=30, tol=None)
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=30, tol=None)
     expected = AdamLogisticClassifier(**params).fit(X, y, sample_weight=w)
     dX, dy, _ = _as_dask(X, y, frame=False)
     model = fit_full_batch(AdamLogisticClassifier(**params), dX, dy, w, client=client)
@@ -802,7 +806,8 @@ def test_fit_full_batch_takes_one_task_per_worker_per_step(client, rng):
     with get_task_stream(client=client) as stream:
         fit_full_batch(model, dX, dy, client=client)
     steps = [task for task in stream.data if "loss_sums" in str(task["key"])]
-    assert len(steps) == 7 * len(client.scheduler_info()["workers"])
+    # Seven steps, and the objective at the last iterate (the stopping rule's).
+    assert len(steps) == (7 + 1) * len(client.scheduler_info()["workers"])
 
 
 def test_fit_full_batch_warns_as_fit(client, rng):
@@ -861,7 +866,7 @@ def test_fit_full_batch_trains_every_loss_and_penalty_as_fit(client, rng, estima
         y = (y > 50).astype(int)
     elif estimator.loss == "poisson":
         y = np.round(np.exp((y - 50) / 30))
-    estimator.set_params(batch_size=None, max_iter=60, tol=None)
+    estimator.set_params(batch_size=None, learning_rate=0.01, max_iter=60, tol=None)
     expected = clone(estimator).fit(X, y)
     dX, dy, _ = _as_dask(X, y, False)
     model = fit_full_batch(estimator, dX, dy, client=client)

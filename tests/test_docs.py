@@ -420,8 +420,17 @@ def test_gallery_figures_have_content_when_their_cell_ends(path):
     code += f"\nprint(_run_cells_and_check_figures({str(path)!r}))\n"
     done = subprocess.run(
         [sys.executable, "-c", code],
-        # This checkout's skadam, not an installed one (as test_common does).
-        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(DOCS.parent)},
+        # The checkout under test, whatever directory the example runs in.
+        env={
+            **os.environ,
+            "MPLBACKEND": "Agg",
+            "PYTHONPATH": os.pathsep.join(
+                [
+                    str(Path(__file__).resolve().parents[1]),
+                    os.environ.get("PYTHONPATH", ""),
+                ]
+            ),
+        },
         capture_output=True,
         text=True,
         timeout=600,
