@@ -148,6 +148,7 @@ def _make_stopping(estimator, optimizer, full_batch):
         estimator._scaling_,
         loss.fit_intercept,
         halving=halving,
+        differentiable=loss.base_loss.differentiable,
     )
 
 

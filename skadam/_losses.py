@@ -55,6 +55,10 @@ class BaseLoss:
     #: that a regressor may train on targets divided by ``c``; None: the
     #: targets are not rescaled (the log-link losses, the classifiers).
     target_scale_degree = None
+    #: Whether the loss has a gradient everywhere. A kink (the quantile
+    #: loss's) keeps the gradient from vanishing at the optimum, so the
+    #: stopping rule watches the objective's progress instead.
+    differentiable = True
 
     def scaled(self, scale):
         """The same loss for targets divided by ``scale`` (shape (K,)).
@@ -336,6 +340,7 @@ class PinballLoss(BaseLoss):
 
     name = "quantile"
     target_scale_degree = 1
+    differentiable = False
 
     def __init__(self, quantile):
         self.quantile = float(quantile)

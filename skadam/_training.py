@@ -431,7 +431,13 @@ class RelativeGap:
     halving : StallHalving, optional
         Fed the exact objective of each full-batch iterate.
     patience : int, default=STALL_STEPS
-        The validation window under full batch, in steps.
+        The validation window under full batch, in steps; also, for a loss
+        that is not differentiable everywhere (the quantile loss, whose
+        gradient does not vanish at its optimum), the full-batch window:
+        such a run also stops after ``patience`` steps without a relative
+        improvement of ``tol`` of the objective.
+    differentiable : bool, default=True
+        Whether the loss has a gradient everywhere.
 
     Attributes
     ----------
@@ -471,11 +477,13 @@ class RelativeGap:
         *,
         halving=None,
         patience=STALL_STEPS,
+        differentiable=True,
     ):
         self.tol, self.n_iter_no_change = tol, n_iter_no_change
         self.penalty, self.scaling = penalty, scaling
         self.fit_intercept, self.halving = fit_intercept, halving
         self.patience = patience
+        self.differentiable = differentiable
         self.measure = math.inf
         self._train_plateau = _Plateau()
         self._validation_plateau = _Plateau()
@@ -497,8 +505,10 @@ class RelativeGap:
             window = self.patience if full_batch else self.n_iter_no_change
             count = self._validation_plateau(info.validation_loss, self.tol)
             return count >= window
-        if full_batch:  # exact: only the bound may stop it
-            return False
+        if full_batch:  # exact: only the bound may stop a smooth loss
+            if self.differentiable:
+                return False
+            return self._train_plateau(value, self.tol) >= self.patience
         return self._train_plateau(value, self.tol) >= self.n_iter_no_change
 
     def bound(self, coef, value, grad):
