@@ -177,6 +177,13 @@ def _continue_state(state, estimator):
     return state
 
 
+#: Parameters a continued fit (``warm_start``, ``partial_fit``) cannot change:
+#: they fix the trained coordinates (``fit_intercept``: the coefficients'
+#: shape; ``loss``: the targets' encoding and scaling; ``algorithm``: the kind
+#: of optimizer state).
+_FIXED_BY_FIT = ("fit_intercept", "loss", "algorithm")
+
+
 class _AdamLinearModel(BaseEstimator):
     """Shared fitting code; subclasses encode the targets and name the loss."""
 
@@ -319,6 +326,8 @@ class _AdamLinearModel(BaseEstimator):
         ``max_epochs=None`` is ``partial_fit``: one epoch over rows that are
         one batch of a stream, see :meth:`_fit_source`.
         """
+        if not reset:
+            self._check_continuation()
         X, y = self._validate_training_data(X, y, reset=reset)
         self._check_targets(y, classes, reset=reset, stream=max_epochs is None)
         s = self._weights(X, y, sample_weight)
@@ -453,6 +462,7 @@ class _AdamLinearModel(BaseEstimator):
         if reset:
             self._start(dtype, feature_moments, None if stream else target_mean)
         else:
+            self._check_continuation()
             # New data may need another intercept.
             self._scaling_.freeze_intercept = False
             _continue_state(self.adam_state_, self)
@@ -490,8 +500,22 @@ class _AdamLinearModel(BaseEstimator):
         Z = np.broadcast_to(constant.astype(Y.dtype), Y.shape)
         return self._base_loss().loss(Y, Z, s) / float(np.sum(s, dtype=np.float64))
 
+    def _check_continuation(self):
+        """Raise a ValueError naming a parameter of _FIXED_BY_FIT that changed."""
+        params = self.get_params(deep=False)
+        for name, fitted in getattr(self, "_fixed_params_", {}).items():
+            if params[name] != fitted:
+                raise ValueError(
+                    f"{name}={params[name]!r}, but the fitted model was trained "
+                    f"with {name}={fitted!r}, which a continued fit cannot "
+                    "change; use warm_start=False (or a new estimator) to start "
+                    "afresh."
+                )
+
     def _start(self, dtype, feature_moments, target_mean):
         """Fresh standardisation, coefficients, optimizer state and random stream."""
+        params = self.get_params(deep=False)
+        self._fixed_params_ = {n: params[n] for n in _FIXED_BY_FIT if n in params}
         d = self.n_features_in_
         if feature_moments is None:
             self._scaling_ = Standardization.identity(d, dtype)

@@ -107,7 +107,22 @@ def _configure(options):
     check_rel_step(options["finite_diff_rel_step"], None)
     Workers(options["workers"])  # validates
     check_batches(options["batch_size"], options["batch_args"])
+    _warn_unused_batch_options(options)
     return options, _optimizer(options)
+
+
+def _warn_unused_batch_options(options):
+    """``batch_args`` and ``rng`` do nothing without ``batch_size``: say so."""
+    if options["batch_size"] is not None:
+        return
+    unused = [n for n in ("batch_args", "rng") if options[n] is not None]
+    if unused:
+        warnings.warn(
+            f"{' and '.join(unused)} only apply to minibatches and are ignored "
+            "without batch_size.",
+            OptimizeWarning,
+            stacklevel=_user_stacklevel(),
+        )
 
 
 def _optimizer(options):

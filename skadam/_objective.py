@@ -448,9 +448,23 @@ class Minibatches:
     """
 
     def __init__(self, args, batch_size, batch_args, rng):
-        self.args, self.batch_size = args, batch_size
         self.sliced = sliced_args(args, batch_args)
+        # Rows are taken by index: sparse formats without row indexing (COO,
+        # DIA, ...) become CSR once.
+        args = tuple(
+            a.tocsr()
+            if i in self.sliced and scipy.sparse.issparse(a) and a.format != "csr"
+            and a.format != "csc"
+            else a
+            for i, a in enumerate(args)
+        )  # fmt: skip
+        self.args, self.batch_size = args, batch_size
         self.n = args[self.sliced[0]].shape[0]
+        if self.n == 0:
+            raise ValueError(
+                "batch_size needs samples, but the arrays of args that hold "
+                "them have 0 rows."
+            )
         try:
             self.rng = np.random.default_rng(rng)
         except (TypeError, ValueError):

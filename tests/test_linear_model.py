@@ -1650,3 +1650,35 @@ def test_quantile_defaults_stop_at_the_optimum_without_warning(quantile, alpha):
     assert model.n_iter_ < model.max_iter
     assert objective(model) <= objective(oracle) * (1 + 1e-2)
     assert abs(np.mean(y <= model.predict(X)) - quantile) <= 0.02
+
+
+@pytest.mark.parametrize(
+    ("Estimator", "change"),
+    [
+        (AdamLinearRegressor, {"fit_intercept": False}),
+        (AdamLogisticClassifier, {"fit_intercept": False}),
+        (AdamLinearRegressor, {"loss": "poisson"}),
+        (AdamLogisticClassifier, {"algorithm": "nadam"}),
+    ],
+)
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_continued_fit_names_a_parameter_it_cannot_change(Estimator, change, how):
+    # These fix the trained coordinates: the error names the parameter and
+    # says how to start afresh (not a shape error from deep inside NumPy).
+    X, y = load("iris")
+    y = y if Estimator is AdamLogisticClassifier else np.abs(X[:, 0]) + 1
+    model = Estimator(warm_start=True, max_iter=5)
+    fit = model.partial_fit if how == "partial_fit" else model.fit
+    kwargs = (
+        {"classes": np.unique(y)}
+        if how == "partial_fit" and y.dtype.kind == "i"
+        else {}
+    )
+    fit(X, y, **kwargs)
+    model.set_params(**change)
+    name = next(iter(change))
+    with pytest.raises(ValueError, match=rf"{name}=.*warm_start=False"):
+        fit(X, y, **kwargs)
+    # A fresh fit with the new value works.
+    model.set_params(warm_start=False)
+    model.fit(X, y)

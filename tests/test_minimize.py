@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from quadratic import CENTER, FAST, Counted, f_quad, fg_quad, g_quad, run
+from scipy import sparse
 from scipy.optimize import (
     Bounds,
     OptimizeResult,
@@ -1359,3 +1360,36 @@ def test_minibatch_return_all_and_a_non_finite_minibatch():
     assert len(res.allvecs) == len(res.allfuns) == res.nit + 1
     assert_array_equal(res.allvecs[-1], res.x)
     assert res.allfuns[-1] == res.fun == fg(res.x, X)[0]
+
+
+def _least_squares(w, X, y):
+    r = X @ w - y
+    return 0.5 * np.mean(r**2), X.T @ r / len(y)
+
+
+def test_minibatches_take_any_sparse_format(rng):
+    # COO (no row indexing) is sliced as CSR: the same run as from CSR.
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    options = {"batch_size": 32, "rng": 0, "maxiter": 50, "learning_rate": 0.05}
+    runs = [
+        minimize(_least_squares, np.zeros(3), args=(S(X), y), jac=True,
+                 method=adam_minimize, options=options).x
+        for S in (sparse.coo_matrix, sparse.csr_matrix)
+    ]  # fmt: skip
+    assert_array_equal(runs[0], runs[1])
+
+
+def test_minibatches_of_no_rows_are_refused():
+    with pytest.raises(ValueError, match="0 rows"):
+        empty = (np.zeros((0, 3)), np.zeros(0))
+        minimize(_least_squares, np.zeros(3), args=empty, jac=True,
+                 method=adam_minimize, options={"batch_size": 32})  # fmt: skip
+
+
+@pytest.mark.parametrize("option", [{"rng": 0}, {"batch_args": [0]}])
+def test_batch_options_without_batch_size_warn(option, rng):
+    X = rng.normal(size=(20, 3))
+    with pytest.warns(OptimizeWarning, match="ignored without batch_size"):
+        minimize(_least_squares, np.zeros(3), args=(X, X[:, 0]), jac=True,
+                 method=adam_minimize, options={**option, "maxiter": 2})  # fmt: skip
