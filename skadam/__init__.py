@@ -12,7 +12,7 @@ Three ways in:
 
 from . import _minimize
 from ._adam import Adam, AdamState
-from ._estimators import AdamLinearRegressor, AdamLogisticClassifier
+from ._linear_model import AdamLinearRegressor, AdamLogisticClassifier
 from ._minimize import AdamMinimizer, adam_minimize
 from ._optimizers import (
     Adamax,

@@ -1,23 +1,37 @@
-"""Minibatch training of a packed linear model with the Adam core.
+"""Minibatch training of a packed linear model with an Adam-family optimizer.
 
-:func:`train` runs epochs of Adam steps on the objective of a
-:class:`~skadam._loss.LinearLoss` and decides when to stop; it knows nothing of
-scikit-learn.  One epoch is one pass over the training rows in minibatches of
-:class:`Minibatches`.  The rows of a minibatch are gathered by index (or
-sliced, without shuffling) into a reused buffer, so ``X`` is never copied as a
-whole; a batch larger than :data:`CHUNK_ROWS` rows is processed in chunks whose
-gradient sums are added up.
+:func:`train` runs epochs of optimizer steps on the objective of a
+:class:`~skadam._linear_loss.LinearModelLoss`, in the coordinates of a
+:class:`~skadam._scaling.Standardization`, and decides when to stop; it
+knows nothing of scikit-learn.  It returns a :class:`TrainResult` whose
+``status`` is a :class:`skadam._status.Status`.
 
-Stopping follows scikit-learn's SGD and MLP estimators: after each epoch the
-monitored loss (the training objective, or a validation loss when one is
-given) is compared with the best so far; after ``n_iter_no_change`` epochs in
-a row without an improvement of at least ``tol`` the run has converged.  With
-a validation loss the best coefficients are restored at the end.
+The rows come from a *data source*, anything with
 
-A run that produces a non-finite loss or gradient stops at once and goes back
-to the coefficients at the start of that epoch, the last ones with a finite
-objective (status ``"diverged"``), so a too large learning rate never leaves
-NaN or infinite coefficients behind.
+``weight_sum`` : float
+    Sum of the (encoded) sample weights over the training rows: the
+    objective's normaliser.
+``epoch(shuffle, rng)``
+    An iterable of ``(share, sums)`` pairs, one per minibatch: ``share`` is
+    the minibatch's fraction of the training rows and ``sums(coef, out)``
+    returns ``sum_i s_i L_i`` over the minibatch for the *raw* packed
+    coefficients ``coef``, writing its gradient into ``out``.
+``total(coef, out)``
+    The same over all training rows.
+``rows_per_product`` : int or None
+    Rows in one matrix product (to choose the BLAS threads); None: unknown.
+
+:class:`Minibatches` serves in-memory arrays; :class:`FullBatch` wraps any
+callable that returns the sums over all rows (a Dask reduction, for
+example): every epoch is then one full-batch step.
+
+Stopping is a pluggable rule (:class:`NoImprovement`, scikit-learn's SGD
+and MLP rule, by default): called after each epoch with an
+:class:`EpochInfo`, it returns whether to stop.  Two more things are done
+one way only: with a validation loss, the coefficients of the epoch with
+the lowest one are restored at the end; a non-finite loss or gradient stops
+the run at once and goes back to the coefficients of the start of that
+epoch, the last ones with a finite objective (:attr:`Status.NONFINITE`).
 """
 
 import contextlib
@@ -29,7 +43,18 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
-__all__ = ["CHUNK_ROWS", "Minibatches", "TrainResult", "decision_values", "train"]
+from ._status import Status
+
+__all__ = [
+    "CHUNK_ROWS",
+    "EpochInfo",
+    "FullBatch",
+    "Minibatches",
+    "NoImprovement",
+    "TrainResult",
+    "decision_values",
+    "train",
+]
 
 #: Rows processed at once when a batch is gathered (bounds the scratch memory).
 CHUNK_ROWS = 8192
@@ -41,16 +66,18 @@ _controller = None
 
 
 class Minibatches:
-    """The training rows of ``(X, Y, sample_weight)``, served in minibatches.
+    """The training rows of in-memory ``(X, Y, sample_weight)``, in minibatches.
 
     Parameters
     ----------
+    loss : LinearModelLoss
+        Gives the sums of each chunk of rows.
     X : {ndarray, sparse matrix} of shape (n_samples, n_features)
         Design matrix; never copied as a whole, except once when minibatch
         rows have to be gathered from a column-major layout (CSC or Fortran
         order), whose rows cannot be gathered fast.
     Y : ndarray of shape (n_samples, n_outputs)
-        Encoded targets (see :mod:`skadam._loss`).
+        Encoded targets.
     sample_weight : ndarray of shape (n_samples,)
         Non-negative weights with a positive sum over ``rows``.
     batch_size : int or None
@@ -64,54 +91,65 @@ class Minibatches:
     n_rows : int
         Number of training rows.
     weight_sum : float
-        Sum of ``sample_weight`` over the training rows (the objective's
-        normaliser).
+        Sum of ``sample_weight`` over the training rows, in float64.
     """
 
-    def __init__(self, X, Y, sample_weight, batch_size, rows=None):
+    def __init__(self, loss, X, Y, sample_weight, batch_size, rows=None):
+        self.loss = loss
         self.n_rows = X.shape[0] if rows is None else len(rows)
         self.batch_size = min(batch_size or self.n_rows, self.n_rows)
         self.rows = rows
         s = sample_weight if rows is None else sample_weight[rows]
         self.weight_sum = float(np.sum(s, dtype=np.float64))
-        full_pass = rows is None and self.batch_size == self.n_rows
-        if not full_pass:
+        self._full_pass = rows is None and self.batch_size == self.n_rows
+        if not self._full_pass:
             X = _row_major(X)
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
+        self.rows_per_product = (
+            self.n_rows if self._full_pass else min(self.batch_size, CHUNK_ROWS)
+        )
         self._buffers = None
 
     def epoch(self, shuffle, rng):
-        """Yield the minibatches of one epoch.
-
-        Each minibatch is an iterable of chunks ``(X_c, Y_c, s_c)`` (use each
-        chunk before taking the next: they share a buffer), together with its
-        share of the data, ``n_rows_in_batch / n_rows``.
-        """
+        """Yield ``(share, sums)`` for each minibatch of one epoch."""
         n, B = self.n_rows, self.batch_size
-        if self.rows is None and B == n:
-            yield [(self.X, self.Y, self.sample_weight)], 1.0
+        if self._full_pass:
+            yield 1.0, self.total
             return
         order = self.rows
         if shuffle and B < n:  # one batch of all rows: the order is immaterial
             order = rng.permutation(n if order is None else order)
         for start in range(0, n, B):
             stop = min(start + B, n)
-            yield self._chunks(order, start, stop), (stop - start) / n
+            yield (stop - start) / n, self._sums_of(order, start, stop)
 
-    def _chunks(self, order, start, stop):
-        # A generator: each chunk is gathered into the shared buffer only
-        # once the previous one has been used.
-        for lo in range(start, stop, CHUNK_ROWS):
-            hi = min(lo + CHUNK_ROWS, stop)
-            if order is None:  # in order, unshuffled: a slice is enough
-                yield self._take(slice(lo, hi))
-            else:  # rows in increasing order are gathered faster
-                yield self._take(np.sort(order[lo:hi]))
+    def total(self, coef, out):
+        """Loss sum over all training rows; its gradient sum goes to ``out``."""
+        if self._full_pass:
+            return self.loss.sums(coef, self.X, self.Y, self.sample_weight, out)[0]
+        return self._sums_of(self.rows, 0, self.n_rows)(coef, out)
 
-    def _take(self, index):
+    def _sums_of(self, order, start, stop):
+        def sums(coef, out):
+            loss_sum, scratch = 0.0, None
+            for lo in range(start, stop, CHUNK_ROWS):
+                hi = min(lo + CHUNK_ROWS, stop)
+                X, Y, s = self._take(order, lo, hi)
+                if lo == start:
+                    loss_sum += self.loss.sums(coef, X, Y, s, out)[0]
+                else:  # a large batch, in chunks whose sums add up
+                    scratch = np.empty_like(out) if scratch is None else scratch
+                    loss_sum += self.loss.sums(coef, X, Y, s, scratch)[0]
+                    out += scratch
+            return loss_sum
+
+        return sums
+
+    def _take(self, order, lo, hi):
         arrays = (self.X, self.Y, self.sample_weight)
-        if isinstance(index, slice):
-            return tuple(a[index] for a in arrays)
+        if order is None:  # in order, unshuffled: a slice is enough
+            return tuple(a[lo:hi] for a in arrays)
+        index = np.sort(order[lo:hi])  # rows in increasing order gather faster
         if self._buffers is None:
             rows = min(self.batch_size, CHUNK_ROWS)
             self._buffers = [
@@ -122,21 +160,120 @@ class Minibatches:
         # lets it write straight into them (the indices are valid).
         return tuple(
             a[index]
-            if buffer is None
+            if buffer is None or len(buffer) < len(index)  # total(): larger chunks
             else np.take(a, index, axis=0, out=buffer[: len(index)], mode="clip")
             for a, buffer in zip(arrays, self._buffers, strict=True)
         )
 
 
 def _row_major(X):
-    """``X`` in a layout whose rows can be gathered fast (copied once if not).
-
-    Gathering rows of a column-major array (CSC, or Fortran order as pandas
-    often gives) is orders of magnitude slower than of a row-major one.
-    """
+    """``X`` in a layout whose rows can be gathered fast (copied once if not)."""
     if sparse.issparse(X):
         return X if X.format == "csr" else X.tocsr()
     return np.ascontiguousarray(X)
+
+
+class FullBatch:
+    """A data source of one batch: all rows, summed by a callable.
+
+    Parameters
+    ----------
+    sums : callable
+        ``sums(coef) -> (loss_sum, grad_sum)``: ``sum_i s_i L_i`` over all
+        training rows for the raw packed ``coef`` and its gradient (an array
+        of ``coef``'s shape), for example one reduction over the blocks of a
+        Dask array, each block giving
+        :meth:`~skadam._linear_loss.LinearModelLoss.sums`.
+    weight_sum : float
+        Sum of the sample weights over all rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._training import FullBatch
+    >>> source = FullBatch(lambda coef: (float(coef @ coef), 2 * coef), 1.0)
+    >>> [share for share, _ in source.epoch(True, None)]
+    [1.0]
+    """
+
+    rows_per_product = None
+
+    def __init__(self, sums, weight_sum):
+        self._sums = sums
+        self.weight_sum = float(weight_sum)
+
+    def epoch(self, shuffle, rng):
+        """One batch of all rows."""
+        yield 1.0, self.total
+
+    def total(self, coef, out):
+        """Loss sum over all rows; its gradient sum goes to ``out``."""
+        loss_sum, grad_sum = self._sums(coef)
+        out[...] = grad_sum
+        return float(loss_sum)
+
+
+@dataclass
+class EpochInfo:
+    """What a stopping rule sees after an epoch.
+
+    Attributes
+    ----------
+    epoch : int
+        Epochs completed in this run (1 after the first).
+    loss : float
+        Training objective of the epoch (minibatch losses accumulated
+        during the epoch, plus the penalty at its end).
+    validation_loss : float or None
+        Loss on held-out rows, when there are some.
+    coef : ndarray
+        The iterate that would be returned now (trained coordinates).
+    full_objective : callable
+        ``full_objective() -> (value, grad)``: the objective and its
+        gradient (trained coordinates) at ``coef`` over all training rows;
+        one more pass over the data, computed only when called.
+    """
+
+    epoch: int
+    loss: float
+    validation_loss: float | None
+    coef: np.ndarray
+    full_objective: object
+
+    @property
+    def monitored(self):
+        """The validation loss if any, else the training objective."""
+        return self.loss if self.validation_loss is None else self.validation_loss
+
+
+class NoImprovement:
+    """Stop after ``n_iter_no_change`` epochs without improving by ``tol``.
+
+    The rule of scikit-learn's SGD and MLP estimators, on
+    :attr:`EpochInfo.monitored`.  A stopping rule is any object with
+    ``__call__(info: EpochInfo) -> bool`` (True: stop, converged); a new
+    one is made for each run.
+
+    Parameters
+    ----------
+    tol : float or None
+        Minimum improvement; None never stops.
+    n_iter_no_change : int
+        Epochs in a row without improvement after which the run stops.
+    """
+
+    def __init__(self, tol, n_iter_no_change):
+        self.tol, self.patience = tol, n_iter_no_change
+        self.best = math.inf
+        self.count = 0
+
+    def __call__(self, info):
+        if self.tol is None:
+            return False
+        loss = info.monitored
+        self.count = self.count + 1 if loss > self.best - self.tol else 0
+        self.best = min(self.best, loss)
+        return self.count >= self.patience
 
 
 @dataclass
@@ -145,38 +282,26 @@ class TrainResult:
 
     Attributes
     ----------
-    status : {"converged", "max_iter", "diverged"}
-        Why the run stopped.
+    status : Status
+        ``CONVERGED`` (the stopping rule fired), ``MAX_ITER`` (``max_epochs``
+        ran out) or ``NONFINITE``.
     n_epochs : int
         Epochs completed.
     loss_curve : list of float
-        Training objective of each epoch (minibatch losses accumulated
-        during the epoch, plus the penalty at the end of the epoch).
+        Training objective of each epoch.
     validation_losses, validation_scores : list of float
-        Validation loss and score after each epoch (empty without
-        validation).
+        After each epoch (empty without validation).
     best_validation_score : float or None
         Score of the epoch with the lowest validation loss, whose
         coefficients are restored.
     """
 
-    status: str
+    status: Status = Status.MAX_ITER
     n_epochs: int = 0
     loss_curve: list = field(default_factory=list)
     validation_losses: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     best_validation_score: float | None = None
-
-    def record(self, epoch_loss, validation, coef):
-        """Append one epoch; return the monitored loss (validation or training)."""
-        self.n_epochs += 1
-        self.loss_curve.append(epoch_loss)
-        if validation is None:
-            return epoch_loss
-        loss, score = validation(coef)
-        self.validation_losses.append(loss)
-        self.validation_scores.append(score)
-        return loss
 
     def describe_last(self):
         """One line on the last epoch, for ``verbose``."""
@@ -186,127 +311,110 @@ class TrainResult:
         return line
 
 
-class _Stopping:
-    """The no-improvement counter of scikit-learn's SGD and MLP estimators."""
-
-    def __init__(self, tol, n_iter_no_change):
-        self.tol, self.patience = tol, n_iter_no_change
-        self.best = math.inf
-        self.count = 0
-
-    def update(self, loss):
-        """Record ``loss``; return ``(is_new_best, should_stop)``."""
-        if self.tol is not None and loss > self.best - self.tol:
-            self.count += 1
-        else:
-            self.count = 0
-        is_best = loss < self.best
-        self.best = min(self.best, loss)
-        return is_best, self.tol is not None and self.count >= self.patience
-
-
 def train(
     loss,
-    adam,
+    scaling,
+    optimizer,
     coef,
     state,
-    batches,
+    source,
     *,
-    alpha,
     max_epochs,
+    stopping=None,
     average=None,
     shuffle=True,
     rng=None,
-    tol=None,
-    n_iter_no_change=10,
     validation=None,
     verbose=0,
 ):
-    """Run Adam epochs on ``loss``'s penalised objective, updating ``coef``.
+    """Run optimizer epochs on ``loss``'s objective, updating ``coef``.
 
     Parameters
     ----------
-    loss : LinearLoss
-        The loss; its :meth:`~LinearLoss.weighted_sums` gives the gradients.
-    adam : Adam
-        The update rule.
-    coef : ndarray
-        Packed coefficients (the Adam iterate), updated in place.
-    state : AdamState
-        Adam state for ``coef``, updated in place (so a later call continues
-        with the same moments and step count).
-    batches : Minibatches
+    loss : LinearModelLoss
+        The objective, on raw coefficients.
+    scaling : Standardization
+        The trained coordinates: ``coef`` holds ``(W', b')`` and the loss
+        sees ``scaling.to_raw(coef)``.
+    optimizer : object
+        With ``step(x, grad, state)`` (the optimizer protocol, e.g.
+        :class:`skadam.Adam`).
+    coef : ndarray of shape (K, d + fit_intercept)
+        Packed coefficients in trained coordinates, updated in place.
+    state : object
+        The optimizer's state for ``coef``, updated in place (a later call
+        continues with the same moments and step count).
+    source : Minibatches, FullBatch or any data source (module docstring)
         The training rows.
-    alpha : float
-        L2 penalty of the objective.
     max_epochs : int
         Maximum number of passes over the training rows.
+    stopping : callable, optional
+        ``stopping(EpochInfo) -> bool``; None runs all ``max_epochs``.
     average : ndarray, optional
         Receives the average of the iterates over the last epoch (tail
         averaging): with minibatches it is much closer to the optimum than
-        the last, noisy, iterate; with full batch it is the last iterate.
-        When given, it is the result that is scored and restored.
+        the last iterate; with full batch it is the last iterate. When
+        given, it is the result that is scored and restored.
     shuffle : bool, default=True
         Shuffle the rows at each epoch (with ``rng``).
     rng : numpy.random.RandomState, optional
-        Random generator for shuffling; it advances, so a later call
-        continues the same random stream.
-    tol : float or None, default=None
-        Minimum improvement of the monitored loss; None never stops early.
-    n_iter_no_change : int, default=10
-        Epochs without improvement after which the run has converged.
+        Random generator for shuffling; it advances.
     validation : callable, optional
-        ``validation(coef) -> (loss, score)`` on held-out rows. When given,
-        the loss (lower is better) is monitored instead of the training
-        objective, and the coefficients with the lowest one are restored at
-        the end; the score is only recorded. A loss, unlike a score such as
-        accuracy, changes with every step, so that ``n_iter_no_change``
-        epochs without progress mean the same thing for any batch size.
+        ``validation(raw_coef) -> (loss, score)`` on held-out rows; the
+        coefficients with the lowest loss are restored at the end.
     verbose : int, default=0
         Print one line per epoch when positive.
 
     Returns
     -------
     result : TrainResult
-        Status, epochs run and the histories.
 
     Examples
     --------
     >>> import numpy as np
     >>> from skadam import Adam
-    >>> from skadam._loss import LinearLoss
-    >>> from skadam._training import Minibatches, train
+    >>> from skadam._linear_loss import LinearModelLoss
+    >>> from skadam._losses import HalfSquaredError
+    >>> from skadam._penalties import L2Penalty
+    >>> from skadam._scaling import Standardization
+    >>> from skadam._training import Minibatches, NoImprovement, train
     >>> rng = np.random.default_rng(0)
     >>> X = rng.normal(size=(200, 3))
     >>> Y = X @ np.array([[1.0], [-2.0], [0.5]]) + 3.0
-    >>> loss, adam = LinearLoss("squared"), Adam(learning_rate=0.1)
-    >>> coef = np.zeros((1, 4))
-    >>> batches = Minibatches(X, Y, np.ones(200), batch_size=None)
-    >>> result = train(loss, adam, coef, adam.init(coef), batches, alpha=0.0,
-    ...                max_epochs=3000, tol=1e-12, n_iter_no_change=50)
-    >>> result.status, coef.round(3).tolist()
+    >>> loss = LinearModelLoss(HalfSquaredError(), L2Penalty(0.0))
+    >>> adam, coef = Adam(learning_rate=0.1), np.zeros((1, 4))
+    >>> source = Minibatches(loss, X, Y, np.ones(200), batch_size=None)
+    >>> result = train(loss, Standardization.identity(3, X.dtype), adam, coef,
+    ...                adam.init(coef), source, max_epochs=3000,
+    ...                stopping=NoImprovement(1e-12, 50))
+    >>> result.status.value, coef.round(3).tolist()
     ('converged', [[1.0, -2.0, 0.5, 3.0]])
     """
-    epochs = _Epochs(loss, adam, coef, state, batches, alpha)
+    epochs = _Epochs(loss, scaling, optimizer, coef, state, source)
     output = coef if average is None else average
-    result = TrainResult(status="max_iter")
-    stopping = _Stopping(tol, n_iter_no_change)
-    best = None
+    result, best = TrainResult(), None
     # Overflow is detected (and reported) through the non-finite loss.
-    with np.errstate(over="ignore", invalid="ignore"), _blas_threads(batches, coef):
+    with np.errstate(over="ignore", invalid="ignore"), _blas_threads(source, coef):
         for _ in range(max_epochs):
             epoch_loss = epochs.run(shuffle, rng, average)
             if epoch_loss is None:
-                result.status = "diverged"
-                _log(verbose, f"Epoch {result.n_epochs + 1}: diverged, stopping.")
+                result.status = Status.NONFINITE
+                _log(verbose, f"Epoch {result.n_epochs + 1}: non-finite, stopping.")
                 break
-            monitored = result.record(epoch_loss, validation, output)
-            is_best, stop = stopping.update(monitored)
-            if is_best and validation is not None:
-                best = output.copy()
+            result.n_epochs += 1
+            result.loss_curve.append(epoch_loss)
+            info = EpochInfo(
+                result.n_epochs, epoch_loss, None, output, epochs.objective_at(output)
+            )
+            if validation is not None:
+                info.validation_loss, score = validation(scaling.to_raw(output))
+                result.validation_losses.append(info.validation_loss)
+                result.validation_scores.append(score)
+                if info.validation_loss <= min(result.validation_losses):
+                    best = output.copy()
             _log(verbose, result.describe_last())
-            if stop:
-                result.status = "converged"
+            if stopping is not None and stopping(info):
+                result.status = Status.CONVERGED
                 break
     if best is not None:
         output[...] = best
@@ -316,64 +424,74 @@ def train(
 
 
 class _Epochs:
-    """Adam steps over the minibatches, with the buffers they reuse."""
+    """Optimizer steps over the minibatches, with the buffers they reuse."""
 
-    def __init__(self, loss, adam, coef, state, batches, alpha):
-        self.loss, self.adam, self.coef, self.state = loss, adam, coef, state
-        self.batches, self.alpha = batches, alpha
-        self.grad, self.scratch = np.empty_like(coef), np.empty_like(coef)
+    def __init__(self, loss, scaling, optimizer, coef, state, source):
+        self.loss, self.scaling, self.optimizer = loss, scaling, optimizer
+        self.coef, self.state, self.source = coef, state, source
+        self.grad = np.empty_like(coef)
 
     def run(self, shuffle, rng, average=None):
-        """One pass; return the epoch's objective, or None on divergence."""
-        loss, coef, batches = self.loss, self.coef, self.batches
+        """One pass; return the epoch's objective, or None if non-finite."""
+        coef, source = self.coef, self.source
         start = coef.copy()
         if average is not None:
             average[...] = 0
         loss_total, n_steps = 0.0, 0
-        for chunks, share in batches.epoch(shuffle, rng):
-            loss_sum = self._gradient_sum(chunks)
-            if not (math.isfinite(loss_sum) and np.isfinite(self.grad).all()):
-                return self._diverged(start, average)
+        for share, sums in source.epoch(shuffle, rng):
             # The minibatch gradient is an unbiased estimate of the objective's.
-            loss.penalise_gradient(
-                coef, self.grad, self.alpha, batches.weight_sum * share
-            )
-            self.adam.step(coef, self.grad, self.state)
+            loss_sum = self._gradient(sums, source.weight_sum * share)
+            if loss_sum is None:
+                return self._nonfinite(start, average)
+            self.optimizer.step(coef, self.grad, self.state)
             loss_total += loss_sum
             n_steps += 1
             if average is not None:
                 average += coef
         if average is not None:
             average /= n_steps
-        epoch_loss = loss_total / batches.weight_sum + loss.penalty(coef, self.alpha)
+        W, _ = self.loss.weight_intercept(self.scaling.to_raw(coef))
+        epoch_loss = loss_total / source.weight_sum + self.loss.penalty.value(W)
         return (
-            epoch_loss if math.isfinite(epoch_loss) else self._diverged(start, average)
+            epoch_loss if math.isfinite(epoch_loss) else self._nonfinite(start, average)
         )
 
-    def _diverged(self, start, average):
-        """Go back to the start of the epoch; return None (no epoch loss).
+    def _gradient(self, sums, weight_sum, coef=None):
+        """Loss sum; the objective's gradient (trained coordinates) to self.grad.
 
-        The coefficients at the start of the epoch are the last ones whose
-        objective (penalty included) was finite.
+        None when the loss or the gradient is not finite.
         """
+        raw = self.scaling.to_raw(self.coef if coef is None else coef)
+        loss_sum = sums(raw, self.grad)
+        if not (math.isfinite(loss_sum) and np.isfinite(self.grad).all()):
+            return None
+        self.loss.objective_from_sums(raw, loss_sum, self.grad, weight_sum)
+        self.scaling.chain(self.grad)
+        return loss_sum
+
+    def objective_at(self, coef):
+        """A callable giving the full objective and gradient at ``coef``."""
+
+        def full_objective():
+            grad = np.empty_like(coef)
+            raw = self.scaling.to_raw(coef)
+            loss_sum = self.source.total(raw, grad)
+            value, grad = self.loss.objective_from_sums(
+                raw, loss_sum, grad, self.source.weight_sum
+            )
+            return value, self.scaling.chain(grad)
+
+        return full_objective
+
+    def _nonfinite(self, start, average):
+        """Go back to the start of the epoch; return None (no epoch loss)."""
         self.coef[...] = start
         if average is not None:
             average[...] = self.coef
         return None
 
-    def _gradient_sum(self, chunks):
-        """Loss sum of a minibatch; its gradient sum goes to ``self.grad``."""
-        loss_sum = 0.0
-        for i, (X, Y, s) in enumerate(chunks):
-            out = self.scratch if i else self.grad
-            value, _ = self.loss.weighted_sums(self.coef, X, Y, s, out=out)
-            if i:
-                self.grad += self.scratch
-            loss_sum += value
-        return loss_sum
 
-
-def _blas_threads(batches, coef):
+def _blas_threads(source, coef):
     """One BLAS thread for small minibatches (see SINGLE_THREAD_WORK).
 
     Only in the main thread: the limit is global state that fits running at
@@ -381,11 +499,9 @@ def _blas_threads(batches, coef):
     in an interleaved order, leaving BLAS limited after they all finish.
     """
     global _controller
-    if threading.current_thread() is not threading.main_thread():
+    rows = source.rows_per_product
+    if threading.current_thread() is not threading.main_thread() or rows is None:
         return contextlib.nullcontext()
-    rows = min(batches.batch_size, CHUNK_ROWS)
-    if batches.rows is None and batches.batch_size == batches.n_rows:
-        rows = batches.n_rows
     if rows * coef.size > SINGLE_THREAD_WORK:
         return contextlib.nullcontext()
     if _controller is None:  # inspecting the loaded libraries takes a while
@@ -394,9 +510,9 @@ def _blas_threads(batches, coef):
 
 
 def decision_values(loss, coef, X, rows):
-    """Decision values of ``X[rows]``, computed chunk by chunk (no copy of X)."""
+    """Raw predictions of ``X[rows]``, chunk by chunk (no copy of X)."""
     parts = [
-        loss.decision_function(coef, X[rows[lo : lo + CHUNK_ROWS]])
+        loss.raw_prediction(coef, X[rows[lo : lo + CHUNK_ROWS]])
         for lo in range(0, len(rows), CHUNK_ROWS)
     ]
     return np.concatenate(parts) if parts else np.empty((0, coef.shape[0]))

@@ -4,7 +4,7 @@
 few small pieces to what Dask and dask-ml already provide:
 
 - :class:`DaskLinearObjective`: the loss and gradient of a linear model
-  (:mod:`skadam._loss`) over data kept on the workers, evaluated as one
+  (:mod:`skadam._linear_loss`) over data kept on the workers, evaluated as one
   reduction per call, so that
   ``scipy.optimize.minimize(objective, x0, method=adam_minimize, jac=True)``
   takes one round trip to the cluster per Adam step;
@@ -33,12 +33,17 @@ from sklearn.base import is_classifier, is_regressor
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import label_binarize
 
-from ._loss import LinearLoss
+from ._linear_loss import LinearModelLoss
+from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
 from ._minimize import adam_minimize
+from ._penalties import L2Penalty
 
 __all__ = ["DaskLinearObjective", "Incremental", "check_row_chunks", "fit_full_batch"]
 
 _LOSSES = ("squared", "binary_logistic", "multinomial")
+_BASE_LOSSES = dict(
+    zip(_LOSSES, (HalfSquaredError, HalfBinomialLoss, HalfMultinomialLoss), strict=True)
+)
 
 
 def check_row_chunks(X, y=None):
@@ -324,7 +329,7 @@ class DaskLinearObjective:
     The rows of ``X``, the encoded targets and the sample weights are computed
     once and kept in the workers' memory, one piece per row block.  Each call
     sends ``coef`` to the workers, runs one task per worker that adds up
-    :meth:`skadam._loss.LinearLoss.weighted_sums` over the blocks that worker
+    :meth:`skadam._linear_loss.LinearModelLoss.sums` over the blocks that worker
     holds, and gathers the sums: one round trip per call, whatever the number
     of blocks, and no data moved but ``coef`` and the sums.  The sums are
     then normalised and penalised on the client, giving the estimators'
@@ -344,7 +349,7 @@ class DaskLinearObjective:
         for ``loss="squared"``; class labels of shape ``(n_samples,)`` for
         the logistic losses.
     loss : {"squared", "binary_logistic", "multinomial"}, default="squared"
-        The per-sample loss, as in :mod:`skadam._loss`.
+        The per-sample loss, as in :mod:`skadam._linear_loss`.
     alpha : float, default=0.0
         L2 penalty on the weights.
     fit_intercept : bool, default=True
@@ -425,7 +430,9 @@ class DaskLinearObjective:
             raise ValueError(f"loss must be one of {_LOSSES}, got {loss!r}.")
         self.client = default_client() if client is None else client
         self.alpha = float(alpha)
-        self.loss = LinearLoss(loss, fit_intercept)
+        self.loss = LinearModelLoss(
+            _BASE_LOSSES[loss](), L2Penalty(alpha), fit_intercept
+        )
         X, y, sample_weight = _aligned_arrays(X, y, sample_weight)
         if loss == "squared":
             self.classes = None
@@ -468,8 +475,10 @@ class DaskLinearObjective:
         parts = self._reduce(_loss_sums, self.loss, coef)
         loss_sum = sum(part[0] for part in parts)
         grad = np.sum([part[1] for part in parts], axis=0)
-        penalty = self.loss.penalise(coef, grad, self.alpha, self.weight_sum)
-        return loss_sum / self.weight_sum + penalty, grad.ravel()
+        value, grad = self.loss.objective_from_sums(
+            coef, loss_sum, grad, self.weight_sum
+        )
+        return value, grad.ravel()
 
     def _reduce(self, func, *args):
         """``func(*args, blocks)`` on every worker's blocks, gathered.
@@ -637,7 +646,7 @@ def _run_adam(estimator, objective, options):
 def _set_fitted(estimator, objective, X, y, result, loss_curve):
     """Set the fitted attributes the estimators' ``fit`` would set."""
     coef = result.x.reshape(objective.coef_shape).astype(objective.dtype)
-    W, b = objective.loss.split(coef)
+    W, b = objective.loss.weight_intercept(coef)
     b = np.zeros(W.shape[0], W.dtype) if b is None else b
     if is_classifier(estimator):
         estimator.classes_ = objective.classes
@@ -766,7 +775,7 @@ def _loss_sums(loss, coef, blocks):
     for X, Y, sample_weight in blocks:
         # In X's precision, as the estimators: float64 coefficients would make
         # NumPy copy a float32 block to float64 at every step.
-        value, grad = loss.weighted_sums(coef.astype(X.dtype), X, Y, sample_weight)
+        value, grad = loss.sums(coef.astype(X.dtype), X, Y, sample_weight)
         loss_sum += value
         grad_sum += grad
     return loss_sum, grad_sum

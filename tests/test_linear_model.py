@@ -21,18 +21,27 @@ from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import (
+    LinearRegression,
     LogisticRegression,
     Ridge,
     SGDClassifier,
     SGDRegressor,
 )
 from sklearn.metrics import log_loss
-from sklearn.model_selection import GridSearchCV, cross_val_score, train_test_split
+from sklearn.model_selection import (
+    GridSearchCV,
+    KFold,
+    cross_val_score,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
-from skadam import AdamLinearRegressor, AdamLogisticClassifier, _estimators
+from skadam import AdamLinearRegressor, AdamLogisticClassifier, _linear_model
+from skadam._scaling import Standardization, WeightedMoments
+from skadam._training import FullBatch
 
 
 @pytest.fixture(autouse=True)
@@ -421,8 +430,8 @@ def test_rare_features_on_par_with_logistic_regression():
     threshold = np.median(X @ w)
     y, y_test = X @ w > threshold, X_test @ w > threshold
     model = AdamLogisticClassifier(random_state=0).fit(X, y)
-    largest = X.max(axis=0).toarray().ravel() - model._loss_.mean  # X >= 0
-    assert np.all(largest / model._loss_.scale <= 3 + 1e-9)
+    largest = X.max(axis=0).toarray().ravel() - model._scaling_.mean  # X >= 0
+    assert np.all(largest * model._scaling_.factor <= 3 + 1e-6)
     reference = LogisticRegression(C=1 / (10_000 * 1e-4), max_iter=1000).fit(X, y)
     assert model.score(X_test, y_test) >= reference.score(X_test, y_test) - 0.01
 
@@ -449,7 +458,8 @@ def test_warm_start_continues_like_an_uninterrupted_run(Estimator, name):
     split.set_params(max_iter=4).fit(X, y)
     assert_array_equal(split.coef_, whole.coef_)
     assert split.t_ == whole.t_ == 6 * int(np.ceil(len(y) / 32))
-    assert split.n_iter_ == 6 and len(split.loss_curve_) == 6
+    # n_iter_ is the last fit's epochs (as scikit-learn), loss_curve_ all of them.
+    assert split.n_iter_ == 4 and len(split.loss_curve_) == 6
     assert_array_equal(split.adam_state_.v, whole.adam_state_.v)
     # A changed hyperparameter applies to the continued run.
     faster = clone(split).set_params(max_iter=2).fit(X, y)
@@ -473,20 +483,21 @@ def test_partial_fit_equals_fit_epochs(Estimator, name, monkeypatch):
     # fit standardises the features, partial_fit does not: without the
     # standardisation they run the same epochs.
     n_features = X.shape[1]
-    identity = (np.zeros(n_features), np.ones(n_features))
-    monkeypatch.setattr(_estimators, "_feature_scaling", lambda *args: identity)
-    params = dict(batch_size=8, tol=None, random_state=0)
-    if Estimator is AdamLinearRegressor:
-        # fit holds the intercept of centred targets at its optimum, 0;
-        # partial_fit trains it.
-        params["fit_intercept"] = False
+    identity = Standardization.identity(n_features, X.dtype)
+    monkeypatch.setattr(
+        _linear_model, "feature_standardization", lambda *args: identity
+    )
+    # Nor does partial_fit start the intercept where the first batch puts it
+    # (a stream's first batch need not represent the data), nor hold it.
+    params = dict(batch_size=8, tol=None, random_state=0, fit_intercept=False)
     whole = Estimator(max_iter=3, **params).fit(X, y)
     parts = Estimator(**params)
     extra = {"classes": np.unique(y)} if Estimator is AdamLogisticClassifier else {}
     for _ in range(3):
         parts.partial_fit(X, y, **extra)
     assert_array_equal(parts.coef_, whole.coef_)
-    assert parts.t_ == whole.t_ and parts.n_iter_ == 3
+    # n_iter_ counts the epochs of the last call, as in scikit-learn.
+    assert parts.t_ == whole.t_ and parts.n_iter_ == 1
 
 
 def test_partial_fit_on_batches_keeps_moments():
@@ -638,8 +649,13 @@ def test_classifier_specific_bad_input():
         AdamLogisticClassifier().fit(X, y + 0.5)
     with pytest.raises(ValueError, match=r"(?i)negative"):
         AdamLogisticClassifier().fit(X, y, sample_weight=-np.ones(len(y)))
-    with pytest.raises(ValueError, match="zero"):
+    # scikit-learn's validation of sample_weight, then skadam's own message
+    # when the class weights zero out every sample.
+    with pytest.raises(ValueError, match="at least one non-zero"):
         AdamLogisticClassifier().fit(X, y, sample_weight=np.zeros(len(y)))
+    no_weight = {label: 0.0 for label in np.unique(y)}
+    with pytest.raises(ValueError, match="sample weights times class weights"):
+        AdamLogisticClassifier(class_weight=no_weight).fit(X, y)
 
 
 @pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
@@ -862,3 +878,230 @@ def test_learned_state_lives_in_trailing_underscore_attributes(Estimator, name):
         if key.endswith("_"):
             setattr(copy, key, value)
     assert_array_equal(copy.fit(X, y).coef_, trained.fit(X, y).coef_)
+
+
+# -- numerically sound statistics (issue 14) ----------------------------------
+
+
+def offset_problem(rng, offset, dtype, n=2000):
+    """Features ``offset + N(0, 1)`` stored in ``dtype``; targets from the spread."""
+    Z = rng.normal(size=(n, 3))
+    y = Z @ np.array([1.0, -2.0, 0.5]) + 0.5 * rng.normal(size=n)
+    return (offset + Z).astype(dtype), y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("offset", [1e3, 1e5, 1e6, 1e8])
+def test_features_far_from_zero_fit_like_the_reference(rng, dtype, offset):
+    # The oracle fits the data as stored (in float64): float32 keeps 1e5 + N(0, 1)
+    # to 3 decimals, and 1e8 + N(0, 1) not at all (multiples of 8).
+    X, y = offset_problem(rng, offset, dtype)
+    X64, n = X.astype(np.float64), len(y)
+    ridge = Ridge(alpha=n * 1e-4).fit(X64, y)
+    model = AdamLinearRegressor(random_state=0).fit(X, y)
+    assert model.score(X, y) >= ridge.score(X64, y) - 0.01
+    labels = y > 0
+    centred = X64 - X64.mean(axis=0)  # so that lbfgs converges at any offset
+    reference = LogisticRegression(C=1 / (n * 1e-4), max_iter=1000)
+    reference_accuracy = reference.fit(centred, labels).score(centred, labels)
+    classifier = AdamLogisticClassifier(random_state=0).fit(X, labels)
+    assert classifier.score(X, labels) >= reference_accuracy - 0.01
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("container", [np.asarray, sparse.csr_matrix])
+def test_a_constant_decimal_column_gets_a_zero_coefficient(rng, dtype, container):
+    # 14.62 is not a binary fraction: a raw-moment spread of rounding errors
+    # once made it a feature, with a huge coefficient and a cancelling
+    # intercept, absurd on any row where the column differs.
+    n = 300
+    Z = rng.normal(size=(n, 2))
+    y = Z @ np.array([1.0, 2.0]) + rng.normal(size=n)
+    X = np.column_stack([np.full(n, 14.62), Z]).astype(dtype)
+    model = AdamLinearRegressor(alpha=0.0, random_state=0).fit(container(X), y)
+    reference = LinearRegression().fit(X.astype(np.float64), y)
+    assert model.coef_[0] == 0.0 == reference.coef_[0]
+    other = X[:20].astype(np.float64)
+    other[:, 0] = 20.0
+    assert_allclose(model.predict(other), reference.predict(other), atol=0.2)
+    labels = y > 0
+    classifier = AdamLogisticClassifier(alpha=0.0, random_state=0)
+    assert_array_equal(classifier.fit(container(X), labels).coef_[:, 0], 0.0)
+
+
+def test_a_column_constant_in_one_fold_only(rng):
+    # Constant (zero) in the training rows of the last fold: its coefficient
+    # is 0 there, as Ridge's, and the held-out rows where it varies are
+    # predicted like Ridge predicts them.
+    n = 600
+    X = rng.normal(size=(n, 4))
+    X[: 2 * n // 3, 0] = 0.0
+    y = X[:, 1:] @ np.array([1.0, -1.0, 2.0]) + 0.3 * rng.normal(size=n)
+    folds = KFold(3)
+    ours = cross_val_score(AdamLinearRegressor(random_state=0), X, y, cv=folds)
+    ridge = cross_val_score(Ridge(alpha=400 * 1e-4), X, y, cv=folds)
+    assert np.all(ours >= ridge - 0.01)
+    train_rows = np.arange(2 * n // 3)
+    model = AdamLinearRegressor(random_state=0).fit(X[train_rows], y[train_rows])
+    assert model.coef_[0] == 0.0
+
+
+# -- streaming, weights and continued fits (issue 14) -------------------------
+
+
+def test_a_first_batch_of_one_class_does_not_pin_the_intercept(rng):
+    d = 20
+    w = rng.normal(size=d)
+
+    def batch(n):
+        X = rng.normal(size=(n, d))
+        return X, (X @ w + rng.normal(size=n) > 0).astype(int)
+
+    X_test, y_test = batch(5000)
+    X0, y0 = batch(400)
+    stream = [(X0[y0 == 0][:100], y0[y0 == 0][:100])]
+    stream += [batch(100) for _ in range(10)]
+    ours, sgd = AdamLogisticClassifier(random_state=0), SGDClassifier(random_state=0)
+    for X, y in stream:
+        ours.partial_fit(X, y, classes=[0, 1])
+        sgd.partial_fit(X, y, classes=[0, 1])
+        # Once at log(1e-12) = -27.6, and still -24.5 after 20,000 rows.
+        assert abs(ours.intercept_[0]) < 0.1
+    assert ours.score(X_test, y_test) >= sgd.score(X_test, y_test) - 0.05
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -1.0])
+def test_class_weights_must_be_finite_and_non_negative(bad):
+    X, y = load("iris")
+    model = AdamLogisticClassifier(class_weight={0: 1.0, 1: bad, 2: 1.0})
+    with pytest.raises(ValueError, match=f"{bad!r} for class 1"):
+        model.fit(X, y)
+
+
+@on_breast_cancer_and_diabetes
+def test_weights_whose_sum_overflows_equal_unit_weights(Estimator, name):
+    X, y = load(name)
+    huge = np.full(len(y), 1e307)  # their sum is inf
+    params = dict(max_iter=20, tol=None, random_state=0)
+    expected = Estimator(**params).fit(X, y, sample_weight=np.ones(len(y)))
+    model = Estimator(**params).fit(X, y, sample_weight=huge)
+    assert_array_equal(model.coef_, expected.coef_)
+    assert_array_equal(model.intercept_, expected.intercept_)
+
+
+@on_breast_cancer_and_diabetes
+def test_the_early_stopping_split_is_kept_across_warm_starts(
+    Estimator, name, monkeypatch
+):
+    X, y = load(name)
+    splits = []
+    draw = _linear_model.train_test_split
+
+    def recorded(*args, **kwargs):
+        splits.append(draw(*args, **kwargs)[1])
+        return splits[-1], splits[-1]
+
+    monkeypatch.setattr(_linear_model, "train_test_split", recorded)
+    model = Estimator(early_stopping=True, warm_start=True, max_iter=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+        held_out = model._validation_split_.copy()
+        model.fit(X, y)  # random_state=None: a new split would differ
+        model.set_params(warm_start=False).fit(X, y)
+    assert len(splits) == 2  # the cold fits only
+    assert_array_equal(np.flatnonzero(held_out), np.sort(splits[0]))
+
+
+@pytest.mark.parametrize("how", ["fit", "partial_fit"])
+@on_breast_cancer_and_diabetes
+def test_switching_amsgrad_between_continued_fits(Estimator, name, how):
+    X, y = load(name)
+    model = Estimator(warm_start=True, max_iter=3, tol=None, batch_size=None)
+    model.fit(X, y)
+    v = model.adam_state_.v.copy()
+    model.set_params(amsgrad=True)
+    getattr(model, how)(X, y)  # continues: AMSGrad's maximum starts from v
+    state = model.adam_state_
+    assert np.all(state.v_max >= v) and np.all(state.v_max >= state.v)
+    if how == "partial_fit":  # one step: the maximum of v and the new v
+        assert_array_equal(state.v_max, np.maximum(v, state.v))
+    model.set_params(amsgrad=False)
+    getattr(model, how)(X, y)
+    assert model.adam_state_.v_max is None
+
+
+def test_n_iter_is_the_last_fits_epochs_and_t_the_running_total():
+    X, y = load("iris")
+    model = AdamLogisticClassifier(warm_start=True, max_iter=10, tol=None)
+    model.fit(X, y)
+    model.fit(X, y)
+    assert model.n_iter_ == 10  # as scikit-learn's SGD and MLP estimators
+    assert model.t_ == 20  # full batch: one update an epoch
+    model.partial_fit(X, y)
+    assert model.n_iter_ == 1 and model.t_ == 21
+
+
+# -- the optimizer is built from every hyperparameter --------------------------
+
+
+CHANGED = {
+    "learning_rate": 0.05,
+    "beta_1": 0.5,
+    "beta_2": 0.9,
+    "epsilon": 1e-3,
+    "amsgrad": True,
+}
+
+
+@pytest.mark.parametrize("param", sorted(CHANGED))
+@pytest.mark.parametrize("Estimator", [AdamLinearRegressor, AdamLogisticClassifier])
+def test_every_hyperparameter_reaches_the_optimizer(Estimator, param):
+    # Two fits that differ in one hyperparameter only: a factory that dropped
+    # it would give the same coefficients.
+    X, y = load("iris")
+    params = dict(max_iter=30, tol=None, batch_size=None, beta_2=0.5)
+    base = Estimator(**params)
+    changed = Estimator(**{**params, param: CHANGED[param]})
+    assert getattr(_linear_model._make_optimizer(changed), param) == CHANGED[param]
+    assert not np.array_equal(base.fit(X, y).coef_, changed.fit(X, y).coef_)
+
+
+# -- the seam through which any data source trains the model ------------------
+
+
+@on_breast_cancer_and_diabetes
+def test_a_full_batch_source_fits_like_fit(Estimator, name):
+    # What skadam.dask does with a reduction over row blocks, here in memory.
+    X, y = load(name)
+    X = X + 10.0  # offsets: the standardisation must be the same
+    params = dict(batch_size=None, max_iter=40, tol=None, random_state=0)
+    expected = Estimator(**params).fit(X, y)
+    model = Estimator(**params)
+    validate_data(model, X, reset=True)
+    model._check_targets(y, None, reset=True, stream=False)
+    s = model._weights(X, y, None)
+    model._init_targets(y, s)
+    Y = model._encode_targets(y, X.dtype)
+    loss = model._linear_loss()
+    blocks = [slice(0, 100), slice(100, None)]
+
+    def reduction(coef):  # the sums over blocks add up
+        parts = [loss.sums(coef, X[b], Y[b], s[b]) for b in blocks]
+        return sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    moments = WeightedMoments.from_array(X[:100], s[:100]).merge(
+        WeightedMoments.from_array(X[100:], s[100:])
+    )
+    model._fit_source(
+        FullBatch(reduction, s.sum()),
+        reset=True,
+        max_epochs=params["max_iter"],
+        dtype=X.dtype,
+        feature_moments=moments,
+        target_mean=s @ Y / s.sum(),
+    )
+    assert_allclose(model.coef_, expected.coef_, rtol=1e-9, atol=1e-12)
+    assert_allclose(model.intercept_, expected.intercept_, rtol=1e-9)
+    assert model.n_iter_ == expected.n_iter_
+    assert_allclose(model.loss_curve_, expected.loss_curve_, rtol=1e-9)

@@ -5,11 +5,17 @@
     (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
 
 (intercept not penalised, ``s`` the sample weights times the class weights)
-with the losses of :mod:`skadam._loss`, by the minibatch loop of
-:mod:`skadam._training` and the update rule of :mod:`skadam._adam`.  This
-module validates the input, encodes the targets and turns the packed
-coefficients into scikit-learn's fitted attributes; it is the only user of
-scikit-learn's developer API in skadam.
+with a :class:`~skadam._linear_loss.LinearModelLoss` (the per-sample losses
+of :mod:`skadam._losses`, the penalty of :mod:`skadam._penalties`), by the
+epoch loop of :mod:`skadam._training`, in the standardised coordinates of
+:mod:`skadam._scaling`.  This module validates the input, encodes the
+targets and turns the packed coefficients into scikit-learn's fitted
+attributes; it is the only user of scikit-learn's developer API in skadam.
+
+One fitting path: ``fit`` and ``partial_fit`` both call ``_fit``, which
+differ in ``reset`` (a cold start or a continued one) and in the epochs to
+run; every data source then trains through ``_fit_source`` (the seam that
+:mod:`skadam.dask` uses).
 """
 
 import warnings
@@ -17,7 +23,6 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
-from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -33,8 +38,18 @@ from sklearn.utils.validation import (
 )
 
 from ._adam import Adam
-from ._loss import ScaledLoss
-from ._training import CHUNK_ROWS, Minibatches, decision_values, train
+from ._linear_loss import LinearModelLoss
+from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
+from ._penalties import L2Penalty
+from ._scaling import (
+    Standardization,
+    WeightedMoments,
+    feature_standardization,
+    normalized_weights,
+    target_scaling,
+)
+from ._status import Status
+from ._training import Minibatches, NoImprovement, decision_values, train
 
 __all__ = ["AdamLinearRegressor", "AdamLogisticClassifier"]
 
@@ -48,6 +63,40 @@ AUTO_BATCH_SIZE = 512
 #: is then spread over more rows, and an epoch still has AUTO_STEPS steps.
 AUTO_STEPS = 200
 AUTO_MAX_BATCH_SIZE = 1024
+
+
+def _make_optimizer(estimator):
+    """The optimizer of ``estimator``'s hyperparameters: the one place they meet.
+
+    Note for the merge: becomes ``skadam._optimizers.make_optimizer(
+    estimator.algorithm, ...)`` once that factory is on main.
+    """
+    return Adam(
+        learning_rate=estimator.learning_rate,
+        beta_1=estimator.beta_1,
+        beta_2=estimator.beta_2,
+        epsilon=estimator.epsilon,
+        amsgrad=estimator.amsgrad,
+    )
+
+
+def _make_stopping(estimator):
+    """The stopping rule of a ``fit`` (see :class:`skadam._training.NoImprovement`)."""
+    return NoImprovement(estimator.tol, estimator.n_iter_no_change)
+
+
+def _continue_state(state, estimator):
+    """The optimizer state of a continued fit, after hyperparameter changes.
+
+    Only ``amsgrad`` shapes Adam's state: switched on, the running maximum
+    starts from the current ``v`` (as if AMSGrad had begun now); switched
+    off, the maximum is dropped. The state is changed in place.
+    """
+    if estimator.amsgrad and state.v_max is None:
+        state.v_max = state.v.copy()
+    elif not estimator.amsgrad and state.v_max is not None:
+        state.v_max = None
+    return state
 
 
 class _AdamLinearModel(BaseEstimator):
@@ -138,14 +187,21 @@ class _AdamLinearModel(BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights; integer weights act as repetitions and
             zero weights as absent samples (exactly, under full batch).
+            Only their ratios matter (they are divided by their maximum).
 
         Returns
         -------
         self : object
             The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            On invalid input, all-zero weights, or (warm start) features,
+            outputs or classes other than the fitted ones.
         """
-        keep = self.warm_start and hasattr(self, "adam_state_")
-        return self._fit(X, y, sample_weight, incremental=False, keep=keep)
+        reset = not (self.warm_start and hasattr(self, "adam_state_"))
+        return self._fit(X, y, sample_weight, reset=reset, max_epochs=self.max_iter)
 
     def _partial_fit(self, X, y, sample_weight, classes=None):
         if self.early_stopping:
@@ -155,107 +211,201 @@ class _AdamLinearModel(BaseEstimator):
                 "partial_fit does not support early_stopping=True; set "
                 "early_stopping=False, or use fit."
             )
-        keep = hasattr(self, "adam_state_")
+        reset = not hasattr(self, "adam_state_")
         return self._fit(
-            X, y, sample_weight, incremental=True, keep=keep, classes=classes
+            X, y, sample_weight, reset=reset, max_epochs=None, classes=classes
         )
 
-    def _fit(self, X, y, sample_weight, *, incremental, keep, classes=None):
-        X, y = self._validate_fit_data(X, y, keep)
-        Y, s = self._encode(X, y, sample_weight, keep, classes, incremental)
-        if not keep:
-            self._start(X, Y, s, incremental)
-        else:
-            # New data may need another intercept.
-            self._loss_.fixed_intercept = False
-            if X.dtype != self._coef_.dtype:
-                X, Y, s = (a.astype(self._coef_.dtype) for a in (X, Y, s))
-        rows, val_rows = self._split_rows(y, incremental)
-        batch_size = self._batch_size(X.shape[0] if rows is None else len(rows))
-        validation = None if val_rows is None else self._validation(X, Y, s, val_rows)
-        result = train(
-            self._loss_,
-            self._make_adam(),  # hyperparameters may change between warm fits
-            self._coef_,
-            self.adam_state_,
-            Minibatches(X, Y, s, batch_size, rows),
-            alpha=self.alpha,
-            max_epochs=1 if incremental else self.max_iter,
-            average=self._coef_average_,
-            shuffle=self.shuffle,
-            rng=self._rng_,
-            tol=None if incremental else self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            validation=validation,
-            verbose=self.verbose,
-        )
-        self._record(result, incremental)
-        # Not after partial_fit: its batch may hold a single class, which a
-        # constant model fits perfectly.
-        if result.status != "diverged" and not incremental:
-            self._check_beats_constant(result, X, Y, s)
-        return self
+    def _fit(self, X, y, sample_weight, *, reset, max_epochs, classes=None):
+        """The one fitting path of in-memory data.
 
-    def _validate_fit_data(self, X, y, keep):
+        ``max_epochs=None`` is ``partial_fit``: one epoch over rows that are
+        one batch of a stream, see :meth:`_fit_source`.
+        """
         X, y = validate_data(
             self,
             X,
             y,
-            reset=not keep,
+            reset=reset,
             accept_sparse=("csr", "csc"),
             dtype=[np.float64, np.float32],
             **self._y_validation,
         )
-        return X, y
-
-    def _sample_weight(self, X, sample_weight):
-        s = _check_sample_weight(
-            sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+        self._check_targets(y, classes, reset=reset, stream=max_epochs is None)
+        s = self._weights(X, y, sample_weight)
+        dtype = X.dtype if reset else self._coef_.dtype
+        X = X.astype(dtype, copy=False)
+        if reset:
+            self._init_targets(y, s)
+        Y, s = self._encode_targets(y, dtype), s.astype(dtype)
+        self._base_loss().check_y(Y)  # the loss's domain (issue 10's GLMs)
+        rows, val_rows = self._split_rows(y, reset, stream=max_epochs is None)
+        train_s = s
+        if rows is not None:  # the validation rows count for nothing in training
+            train_s = np.zeros_like(s)
+            train_s[rows] = s[rows]
+        n_rows = X.shape[0] if rows is None else len(rows)
+        source = Minibatches(
+            self._linear_loss(), X, Y, s, self._batch_size(n_rows), rows
         )
-        if sample_weight is not None and not np.any(s):
-            raise ValueError("All sample weights are zero: nothing to fit.")
-        return s
+        moments = None
+        if reset and max_epochs is not None:
+            moments = WeightedMoments.from_array(X, train_s)
+        target_mean = (train_s.astype(np.float64) @ Y) / source.weight_sum
+        return self._fit_source(
+            source,
+            reset=reset,
+            max_epochs=max_epochs,
+            dtype=dtype,
+            feature_moments=moments,
+            target_mean=target_mean,
+            constant_loss=self._constant_loss(Y, train_s, target_mean),
+            validation=None
+            if val_rows is None
+            else self._validation(X, Y, s, val_rows),
+        )
 
-    def _start(self, X, Y, s, incremental):
-        """Fresh coefficients, Adam state and random stream (a cold start).
+    def _fit_source(
+        self,
+        source,
+        *,
+        reset,
+        max_epochs,
+        dtype=None,
+        feature_moments=None,
+        target_mean=None,
+        constant_loss=None,
+        validation=None,
+    ):
+        """Train from any data source and set the fitted attributes as ``fit`` does.
 
-        ``fit`` trains the coefficients of the standardised features (see
-        :class:`~skadam._loss.ScaledLoss`); ``partial_fit`` those of the raw
-        features, as its first batch need not represent the data.
+        The seam between the estimators and their data: in-memory arrays
+        (:meth:`_fit`) and :mod:`skadam.dask` both train through it. Private,
+        but stable for :mod:`skadam.dask`. Before calling it, the caller
+
+        1. validates the features and sets ``n_features_in_`` (and
+           ``feature_names_in_``), as
+           :func:`sklearn.utils.validation.validate_data` does;
+        2. checks the targets: ``self._check_targets(y, classes, reset=...,
+           stream=max_epochs is None)`` with the labels (a classifier's
+           ``classes_`` are set here on a cold start: pass ``classes`` when
+           ``y`` is too large to hold); on a cold start, the regressor's
+           target scaling comes from the moments of the 2-D targets,
+           ``self._set_target_scaling(WeightedMoments, y_1d)`` (in memory:
+           ``self._init_targets(y, s)``);
+        3. encodes every row block: ``Y = self._encode_targets(y, dtype)`` and
+           ``s = self._weights(X, y, sample_weight)`` (sample times class
+           weights, divided by their largest value: over all blocks, in
+           float64, then cast to ``dtype``);
+        4. sums with ``self._linear_loss().sums(raw_coef, X, Y, s)`` per block
+           (the raw coefficients it is given are in ``dtype``).
+
+        Parameters
+        ----------
+        source : data source
+            :class:`skadam._training.Minibatches`,
+            :class:`skadam._training.FullBatch` (e.g. a Dask reduction of
+            :meth:`skadam._linear_loss.LinearModelLoss.sums` over row
+            blocks of the encoded data, built with ``self._linear_loss()``),
+            or anything with the interface in :mod:`skadam._training`.
+            Its sums are in the dtype of the coefficients: the data's dtype,
+            float32 or float64.
+        reset : bool
+            Cold start: new standardisation, coefficients, optimizer state and
+            random stream. Otherwise continue from the fitted state.
+        dtype : {numpy.float32, numpy.float64}, optional
+            Of the coefficients, on a cold start (required then): the data's.
+        max_epochs : int or None
+            Epochs to run at most (``fit``: ``max_iter``). None is
+            ``partial_fit``: one epoch over rows that are one batch of a
+            stream, so nothing is inferred from them about the whole data:
+            a cold start trains the raw coefficients (no standardisation)
+            from a zero intercept, and no stopping rule, validation or
+            convergence warning applies.
+        feature_moments : WeightedMoments, optional
+            Of the training rows' features with the training weights; on a
+            cold ``fit`` they define the standardisation (merge the
+            moments of blocks with :meth:`WeightedMoments.merge`).
+        target_mean : ndarray of shape (n_outputs,), optional
+            Weighted mean of the encoded targets over the training rows:
+            the intercept starts at the loss's optimal constant for it
+            (``self._base_loss().constant_raw_prediction(target_mean)``).
+        constant_loss : float, optional
+            The objective of that constant model (of ``W = 0`` and a zero
+            intercept without ``fit_intercept``) over the training rows: a
+            ``fit`` that ends more than 1% above it warns. None skips that
+            check.
+        validation : callable, optional
+            ``validation(raw_coef) -> (loss, score)`` on held-out rows.
+
+        Returns
+        -------
+        self : object
         """
-        if incremental:
-            mean, scale = np.zeros(X.shape[1], X.dtype), np.ones(X.shape[1], X.dtype)
+        stream = max_epochs is None
+        if reset:
+            self._start(dtype, feature_moments, None if stream else target_mean)
         else:
-            mean, scale = _feature_scaling(X, s, self.alpha, self.fit_intercept)
-        # For centred features and targets the optimal intercept (in these
-        # coordinates) is 0 whatever the weights: holding it there spares Adam
-        # the rounding noise of its near-zero gradient, which its normalised
-        # steps would amplify. Not when some rows are held out for validation.
-        hold = (
-            self._loss_kind == "squared"
-            and self.fit_intercept
-            and not incremental
-            and not self.early_stopping
+            # New data may need another intercept.
+            self._scaling_.freeze_intercept = False
+            _continue_state(self.adam_state_, self)
+        result = train(
+            self._linear_loss(),
+            self._scaling_,
+            _make_optimizer(self),  # hyperparameters may change between fits
+            self._coef_,
+            self.adam_state_,
+            source,
+            max_epochs=1 if stream else max_epochs,
+            stopping=None if stream else _make_stopping(self),
+            average=self._coef_average_,
+            shuffle=self.shuffle,
+            rng=self._rng_,
+            validation=validation,
+            verbose=self.verbose,
         )
-        self._loss_ = ScaledLoss(self._loss_kind, self.fit_intercept, scale, mean, hold)
-        self._coef_ = np.zeros(self._loss_.coef_shape(Y.shape[1], X.shape[1]), X.dtype)
-        if self.fit_intercept:
-            self._coef_[:, -1] = self._initial_intercept(Y, s)
-        self._coef_average_ = self._coef_.copy()
-        self.adam_state_ = self._make_adam().init(self._coef_)
+        self._record(result, validation)
+        if not stream:
+            self._warn(result, source, constant_loss, max_epochs)
+        return self
+
+    def _constant_loss(self, Y, s, target_mean):
+        """The objective of the best constant model (W = 0), from Y alone."""
+        constant = self._base_loss().constant_raw_prediction(target_mean)
+        if not self.fit_intercept:
+            constant = np.zeros_like(constant)
+        Z = np.broadcast_to(constant.astype(Y.dtype), Y.shape)
+        return self._base_loss().loss(Y, Z, s) / float(np.sum(s, dtype=np.float64))
+
+    def _start(self, dtype, feature_moments, target_mean):
+        """Fresh standardisation, coefficients, optimizer state and random stream."""
+        d = self.n_features_in_
+        if feature_moments is None:
+            self._scaling_ = Standardization.identity(d, dtype)
+        else:
+            self._scaling_ = feature_standardization(
+                feature_moments, self.alpha, self.fit_intercept
+            )
+            self._scaling_.freeze_intercept = self._intercept_is_known()
+        coef = np.zeros(self._linear_loss().coef_shape(self._n_outputs(), d), dtype)
+        if self.fit_intercept and target_mean is not None:
+            # Optimal while W = 0; in trained coordinates too, as b' = b then.
+            coef[:, -1] = self._base_loss().constant_raw_prediction(target_mean)
+        self._coef_, self._coef_average_ = coef, coef.copy()
+        self.adam_state_ = _make_optimizer(self).init(coef)
         self._rng_ = check_random_state(self.random_state)
-        self.n_iter_ = 0
         self.loss_curve_ = []
         self.validation_scores_ = [] if self.early_stopping else None
         self.best_validation_score_ = None
 
-    def _make_adam(self):
-        return Adam(
-            learning_rate=self.learning_rate,
-            beta_1=self.beta_1,
-            beta_2=self.beta_2,
-            epsilon=self.epsilon,
-            amsgrad=self.amsgrad,
+    def _intercept_is_known(self):
+        """Whether the trained intercept's optimum is known to be 0 (frozen there)."""
+        return False
+
+    def _linear_loss(self):
+        """The objective: this estimator's loss and penalty on packed coef."""
+        return LinearModelLoss(
+            self._base_loss(), L2Penalty(self.alpha), self.fit_intercept
         )
 
     def _batch_size(self, n_rows):
@@ -265,70 +415,115 @@ class _AdamLinearModel(BaseEstimator):
             return n_rows
         return min(max(AUTO_BATCH_SIZE, n_rows // AUTO_STEPS), AUTO_MAX_BATCH_SIZE)
 
-    def _split_rows(self, y, incremental):
-        """Training and validation rows (None, None: all rows, no validation)."""
-        if not self.early_stopping or incremental:
-            return None, None
-        stratify = y if self._loss_kind != "squared" else None
-        rows, val_rows = train_test_split(
-            np.arange(len(y)),
-            test_size=self.validation_fraction,
-            random_state=self._rng_,
-            stratify=stratify,
+    def _weights(self, X, y, sample_weight):
+        """Sample weights times class weights, divided by their maximum (float64)."""
+        # Raises on negative weights and on all-zero weights.
+        s = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        if len(val_rows) < 2:  # a score of one row is undefined (R^2) or 0/1
-            raise ValueError(
-                f"The validation set has {len(val_rows)} row; early_stopping "
-                "needs at least 2: increase validation_fraction or the number "
-                "of samples."
+        s = self._class_weights(y, s)
+        return normalized_weights(s)
+
+    def _class_weights(self, y, s):
+        return s
+
+    def _init_targets(self, y, s):
+        """Fix the encoding of the targets that needs their statistics (cold start)."""
+
+    def _split_rows(self, y, reset, stream):
+        """Training and validation rows (None, None: all rows, no validation).
+
+        The split is drawn once, at the first fit with ``early_stopping``, and
+        kept by continued fits on as many rows: rows trained on never become
+        validation rows (the leak scikit-learn fixed in its gradient
+        boosting).
+        """
+        if not self.early_stopping or stream:
+            return None, None
+        kept = None if reset else getattr(self, "_validation_split_", None)
+        if kept is not None and len(kept) == len(y):
+            val_mask = kept
+        else:
+            _, val_rows = train_test_split(
+                np.arange(len(y)),
+                test_size=self.validation_fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=self._stratify(y),
             )
-        return np.sort(rows), np.sort(val_rows)
+            val_mask = np.zeros(len(y), bool)
+            val_mask[val_rows] = True
+        if (
+            np.count_nonzero(val_mask) < 2
+        ):  # a score of one row is undefined (R^2) or 0/1
+            raise ValueError(
+                f"The validation set has {np.count_nonzero(val_mask)} row; "
+                "early_stopping needs at least 2: increase validation_fraction "
+                "or the number of samples."
+            )
+        self._validation_split_ = val_mask
+        return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+
+    def _stratify(self, y):
+        return None
 
     def _validation(self, X, Y, s, rows):
-        """The validation loss (monitored) and score (recorded) of ``coef``."""
+        """The validation loss (monitored) and score (recorded) of raw ``coef``."""
         Y_val, s_val = Y[rows], s[rows]
         if not np.any(s_val):
             raise ValueError(
                 "The sample weights of the validation set are all zero; use "
                 "another random_state or validation_fraction."
             )
-        weight_sum = s_val.sum()
+        weight_sum = float(np.sum(s_val, dtype=np.float64))
+        loss = self._linear_loss()
 
         def validation(coef):
-            Z = decision_values(self._loss_, coef, X, rows)
-            loss = self._loss_.loss_sum(Z, Y_val, s_val) / weight_sum
-            return loss, self._score_decisions(Z, Y_val, s_val)
+            Z = decision_values(loss, coef, X, rows)
+            value = loss.base_loss.loss(Y_val, Z, s_val) / weight_sum
+            return value, self._score_decisions(Z, Y_val, s_val)
 
         return validation
 
-    def _record(self, result, incremental):
-        """Turn the training result into the fitted attributes, and warn."""
-        self._set_coef_attributes()
-        self.n_iter_ += result.n_epochs
+    def _record(self, result, validation):
+        """Turn the training result into the fitted attributes."""
+        W, b = self._linear_loss().weight_intercept(
+            self._scaling_.to_raw(self._coef_average_)
+        )
+        b = np.zeros(W.shape[0], W.dtype) if b is None else b
+        self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
+        self.n_iter_ = result.n_epochs  # this fit's, as scikit-learn's
         self.t_ = self.adam_state_.step
         self.loss_curve_.extend(result.loss_curve)
-        if self.validation_scores_ is not None and not incremental:
+        if validation is not None:
+            if self.validation_scores_ is None:  # early_stopping set since
+                self.validation_scores_ = []
             self.validation_scores_.extend(result.validation_scores)
             self.best_validation_score_ = result.best_validation_score
-        if result.status == "diverged":
+
+    def _warn(self, result, source, constant_loss, max_epochs):
+        """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
+        if result.status is Status.NONFINITE:
             warnings.warn(
                 f"Adam diverged in epoch {result.n_epochs + 1}: the loss or its "
                 "gradient became non-finite. Training stopped with the "
                 "coefficients of the start of that epoch, the last with a finite "
                 f"objective; try a smaller learning_rate (got {self.learning_rate}).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
-        elif result.status == "max_iter" and not incremental and self.tol is not None:
+            return
+        if result.status is Status.MAX_ITER and self.tol is not None:
             warnings.warn(
-                f"Adam reached max_iter={self.max_iter} epochs before the "
+                f"Adam reached max_iter={max_epochs} epochs before the "
                 f"objective stopped improving by tol={self.tol}; increase "
                 "max_iter or the learning_rate.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
+        if constant_loss is not None:
+            self._check_beats_constant(result, source, constant_loss)
 
-    def _check_beats_constant(self, result, X, Y, s):
+    def _check_beats_constant(self, result, source, constant_value):
         """Warn when the fit is worse than the best constant model (W = 0).
 
         Worse means a training objective more than 1% above. This happens
@@ -339,27 +534,21 @@ class _AdamLinearModel(BaseEstimator):
         """
         # A margin, as with uninformative features the optimum is only a hair
         # below the constant model and minibatch noise can cross it.
-        constant = self._constant_objective(Y, s)
-        limit = 1.01 * constant + 1e-6
-        if not result.loss_curve[-1] > limit:  # cheap test before the exact one
-            return
-        final, _ = self._loss_.objective(self._coef_average_, X, Y, s, self.alpha)
+        limit = 1.01 * constant_value + 1e-6
+        if not result.loss_curve or not result.loss_curve[-1] > limit:
+            return  # the cheap test first
+        raw = self._scaling_.to_raw(self._coef_average_)
+        final = _objective(self._linear_loss(), source, raw)
         if final > limit:
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "
-                f"than the best constant model's ({constant:.4g}): Adam's steps "
-                "are too large for the coefficients; lower the learning_rate "
-                f"(got {self.learning_rate}), or, after partial_fit, scale "
-                "the features.",
+                f"than the best constant model's ({constant_value:.4g}): Adam's "
+                "steps are too large for the coefficients; lower the "
+                f"learning_rate (got {self.learning_rate}), or, after "
+                "partial_fit, scale the features.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,
             )
-
-    def _set_coef_attributes(self):
-        """Set ``coef_`` and ``intercept_`` from the packed coefficients."""
-        W, b = self._loss_.split(self._loss_.raw(self._coef_average_))
-        b = np.zeros(W.shape[0], W.dtype) if b is None else b
-        self.coef_, self.intercept_ = self._unpack(W.copy(), b.copy())
 
     def _decision(self, X):
         check_is_fitted(self)
@@ -372,6 +561,14 @@ class _AdamLinearModel(BaseEstimator):
         )
         coef = np.atleast_2d(self.coef_)
         return np.asarray(X @ coef.T) + self.intercept_
+
+
+def _objective(loss, source, raw_coef):
+    """The objective at raw coefficients over all of ``source``'s rows."""
+    grad = np.empty_like(raw_coef)
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss_sum = source.total(raw_coef, grad)
+        return loss.objective_from_sums(raw_coef, loss_sum, grad, source.weight_sum)[0]
 
 
 class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
@@ -439,7 +636,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
-        and Adam state (moments and step count) and random stream.
+        and Adam state (moments and step count) and random stream, with
+        the same validation rows under ``early_stopping`` (drawn once).
+        Changed hyperparameters apply: ``amsgrad`` switched on starts its
+        running maximum from the current second moment.
         The features (and ``n_features_in_``) and the number of outputs
         must not change: a ``ValueError`` says so.
     verbose : int, default=0
@@ -455,10 +655,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         1-D, an array of shape ``(1,)`` when it is a column (as in
         :class:`~sklearn.linear_model.Ridge`).
     n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits and
-        ``partial_fit`` calls).
+        Number of epochs run by the last ``fit`` (at most ``max_iter``; 1
+        after ``partial_fit``), as in scikit-learn's SGD and MLP estimators.
     t_ : int
-        Number of Adam steps taken, ``adam_state_.step``.
+        Number of Adam updates taken in all, ``adam_state_.step`` (the
+        running total over ``warm_start`` fits and ``partial_fit`` calls).
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
@@ -509,9 +710,15 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
     The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
-    ``partial_fit`` does not standardise (its first batch need not represent
-    the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    Means and variances accumulate in float64, centred (two passes), for
+    any dtype and format of ``X``; a feature spread less than the rounding
+    of its values is a constant, whose coefficient is exactly 0 with an
+    intercept (as with :class:`~sklearn.linear_model.Ridge`). A cold
+    ``partial_fit`` neither standardises the features nor trusts its batch
+    for the intercept (kept at the centred targets' 0, and trained): scale
+    the features first, e.g. with a
+    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand; this
+    is the one difference between ``fit`` and ``partial_fit``. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
@@ -558,7 +765,6 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ((10,), True)
     """
 
-    _loss_kind = "squared"
     _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
 
     def __sklearn_tags__(self):
@@ -603,39 +809,55 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         Z = self._decision(X)
         return Z.ravel() if Z.shape[1] == 1 else Z
 
-    def _encode(self, X, y, sample_weight, keep, classes, incremental):
-        s = self._sample_weight(X, sample_weight)
-        y_1d = y.ndim == 1
-        Y = np.asarray(y, dtype=X.dtype).reshape(len(y), -1)
-        if keep:
-            if Y.shape[1] != self._y_shift_.shape[0]:
-                raise ValueError(
-                    f"y has {Y.shape[1]} outputs, but the model was fitted "
-                    f"with {self._y_shift_.shape[0]}."
-                )
-        else:
-            self._y_1d_ = y_1d
-            self._y_shift_, self._y_scale_ = _target_scaling(Y, s, self.fit_intercept)
-        return (Y - self._y_shift_) / self._y_scale_, s
+    def _base_loss(self):
+        return HalfSquaredError()
 
-    def _initial_intercept(self, Y, s):
-        # The targets are centred with the weighted mean: 0 is optimal at W=0.
-        return 0.0
+    def _n_outputs(self):
+        return len(self._y_shift_)
 
-    def _constant_objective(self, Y, s):
-        # Half the weighted variance of each output (mean square without
-        # intercept), as the constant model predicts the weighted mean.
-        w = s / s.sum()
-        R = Y - w @ Y if self.fit_intercept else Y
-        return 0.5 * float(w @ np.einsum("ij,ij->i", R, R))
+    def _intercept_is_known(self):
+        # For centred features and targets the optimal intercept (in trained
+        # coordinates) is 0 whatever the weights: holding it there spares Adam
+        # the rounding noise of its near-zero gradient, which its normalised
+        # steps would amplify. Not when some rows are held out for validation.
+        return self.fit_intercept and not self.early_stopping
+
+    def _check_targets(self, y, classes, *, reset, stream):
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if not reset and n_outputs != len(self._y_shift_):
+            raise ValueError(
+                f"y has {n_outputs} outputs, but the model was fitted "
+                f"with {len(self._y_shift_)}."
+            )
+
+    def _init_targets(self, y, s):
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        moments = WeightedMoments.from_array(Y, s)
+        self._set_target_scaling(moments, y.ndim == 1)
+
+    def _set_target_scaling(self, moments, y_1d):
+        """Fix the target scaling from the targets' moments (a cold start).
+
+        Part of the seam of :meth:`_fit_source`: ``moments`` are the
+        :class:`~skadam._scaling.WeightedMoments` of the 2-D targets with the
+        normalised sample weights; ``y_1d`` says whether ``y`` was 1-D (then
+        ``predict`` and ``intercept_`` are 1-D and scalar).
+        """
+        self._y_shift_, self._y_scale_ = target_scaling(moments, self.fit_intercept)
+        self._y_1d_ = bool(y_1d)
+
+    def _encode_targets(self, y, dtype):
+        Y = np.asarray(y, dtype=np.float64).reshape(len(y), -1)
+        return ((Y - self._y_shift_) / self._y_scale_).astype(dtype)
 
     def _score_decisions(self, Z, Y, s):
         # R^2 is unchanged by the per-output affine scaling of the targets.
         return r2_score(Y, Z, sample_weight=s)
 
     def _unpack(self, W, b):
-        W *= self._y_scale_[:, None]
-        b = b * self._y_scale_ + self._y_shift_
+        scale = self._y_scale_.astype(W.dtype)
+        W *= scale[:, None]
+        b = (b * scale + self._y_shift_.astype(W.dtype)).astype(W.dtype)
         # Shapes as in Ridge: coef_ is 1-D for a single output, also when y
         # is a column; intercept_ is a scalar only for a 1-D y.
         if W.shape[0] == 1:
@@ -710,14 +932,18 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         Fraction of the rows held out with ``early_stopping``, in ``(0, 1)``.
     warm_start : bool, default=False
         Continue a fitted model: ``fit`` starts from the current iterate
-        and Adam state (moments and step count) and random stream.
+        and Adam state (moments and step count) and random stream, with
+        the same validation rows under ``early_stopping`` (drawn once).
+        Changed hyperparameters apply: ``amsgrad`` switched on starts its
+        running maximum from the current second moment.
         The features (and ``n_features_in_``) must not change, nor the set
         of classes in ``y``: a ``ValueError`` says so.
     verbose : int, default=0
         Print one line per epoch (objective, and validation score if any).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplying the sample weights: a dict
-        ``{class_label: weight}``, or ``"balanced"`` for
+        ``{class_label: weight}`` of finite, non-negative weights (others
+        raise a ``ValueError`` naming the class), or ``"balanced"`` for
         ``n_samples / (n_classes * np.bincount(y))`` (not with
         ``partial_fit``, which does not see the class frequencies).
 
@@ -731,10 +957,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts (zeros when ``fit_intercept=False``).
     n_iter_ : int
-        Number of epochs run (summed over ``warm_start`` fits and
-        ``partial_fit`` calls).
+        Number of epochs run by the last ``fit`` (at most ``max_iter``; 1
+        after ``partial_fit``), as in scikit-learn's SGD and MLP estimators.
     t_ : int
-        Number of Adam steps taken, ``adam_state_.step``.
+        Number of Adam updates taken in all, ``adam_state_.step`` (the
+        running total over ``warm_start`` fits and ``partial_fit`` calls).
     adam_state_ : AdamState
         Adam's moments and step count, kept so that ``warm_start`` and
         ``partial_fit`` continue where training stopped; the moments are
@@ -785,10 +1012,15 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     Adam sees about 1 in size whatever the units and offsets of ``X``, so
     that millimetres, kilometres and calendar years train alike. Only the
     penalty depends on the units, as in :class:`~sklearn.linear_model.Ridge`.
-    The statistics are fixed by a cold ``fit`` and kept by ``warm_start``.
-    ``partial_fit`` does not standardise (its first batch need not represent
-    the data): scale the features first, e.g. with a
-    :class:`~sklearn.preprocessing.StandardScaler` fitted beforehand. Like
+    A cold ``fit`` fixes the statistics, which ``warm_start`` keeps: means
+    and variances in float64 with a centred two-pass formula (dense, CSR or
+    CSC ``X``, float32 or float64), and a feature whose spread is within the
+    rounding of its values taken for constant, with a zero coefficient when
+    ``fit_intercept``. ``partial_fit`` trains the raw features, and its cold
+    start puts the intercept at 0, as :class:`~sklearn.linear_model.SGDClassifier`
+    does (a stream's first batch may hold one class only): scale the
+    features first, e.g. with a :class:`~sklearn.preprocessing.StandardScaler`
+    fitted beforehand. That is the one way the two paths differ. Like
     that scaler, the standardisation is swayed by outliers, which shrink the
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
@@ -802,9 +1034,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     stopping rule with ``tol=1e-4`` (as in
     :class:`~sklearn.neural_network.MLPClassifier`) and
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
-    with tail averaging, waiting longer buys no accuracy). The intercepts start
-    at their optimum for zero coefficients, the log of the (weighted) class
-    priors.
+    with tail averaging, waiting longer buys no accuracy). In ``fit`` the
+    intercepts start at their optimum for zero coefficients, the log of the
+    (weighted) class priors.
 
     With ``batch_size=None``, a large ``max_iter`` and a small ``tol`` the
     fit reaches the optimum of the objective above.
@@ -876,10 +1108,6 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             verbose=verbose,
         )
         self.class_weight = class_weight
-
-    @property
-    def _loss_kind(self):
-        return "binary_logistic" if len(self.classes_) == 2 else "multinomial"
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, classes=None, sample_weight=None):
@@ -986,16 +1214,33 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             return -np.logaddexp(0, np.column_stack([Z, -Z]))
         return log_softmax(Z, axis=1)
 
-    def _encode(self, X, y, sample_weight, keep, classes, incremental):
+    def _base_loss(self):
+        return HalfBinomialLoss() if len(self.classes_) == 2 else HalfMultinomialLoss()
+
+    def _n_outputs(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _check_targets(self, y, classes, *, reset, stream):
+        """Set ``classes_`` (cold start) or check that a continued fit keeps them."""
         check_classification_targets(y)
-        if keep:
-            self._check_same_classes(y, classes, incremental)
-        else:
+        if reset:
             self.classes_ = np.unique(y if classes is None else classes)
             if len(self.classes_) < 2:
                 raise ValueError(
                     "AdamLogisticClassifier needs samples of at least 2 classes, "
                     f"but the data contains only one class: {self.classes_[0]!r}."
+                )
+        else:
+            if stream:  # partial_fit: y may hold a subset of the classes
+                new = None if classes is None else np.unique(classes)
+                what = f"classes={np.asarray(classes).tolist()}"
+            else:  # warm_start fit: y must hold the same classes
+                new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
+            if new is not None and not np.array_equal(new, self.classes_):
+                raise ValueError(
+                    f"{what}, but the fitted model has classes_ "
+                    f"{self.classes_.tolist()}, which a continued fit keeps; use "
+                    "warm_start=False (or a new estimator) to fit other classes."
                 )
         unknown = np.setdiff1d(y, self.classes_)
         if unknown.size:
@@ -1003,54 +1248,34 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
                 f"y contains classes {unknown.tolist()} that are not in "
                 f"classes_ {self.classes_.tolist()}."
             )
-        index = np.searchsorted(self.classes_, y)
-        s = self._sample_weight(X, sample_weight)
-        if self.class_weight is not None:
-            weights = compute_class_weight(
-                self.class_weight, classes=self.classes_, y=y
+
+    def _class_weights(self, y, s):
+        if self.class_weight is None:
+            return s
+        weights = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+        bad = ~(np.isfinite(weights) & (weights >= 0))
+        if bad.any():
+            raise ValueError(
+                "class_weight must be finite and non-negative; got "
+                + ", ".join(
+                    f"{float(weights[k])!r} for class {self.classes_[k].tolist()!r}"
+                    for k in np.flatnonzero(bad)
+                )
+                + "."
             )
-            s = s * weights[index].astype(X.dtype)
+        s = s * weights[np.searchsorted(self.classes_, y)]
         if not np.any(s):
             raise ValueError("All sample weights times class weights are zero.")
-        K = len(self.classes_)
-        if K == 2:
-            return (index == 1).astype(X.dtype)[:, None], s
-        return (index[:, None] == np.arange(K)).astype(X.dtype), s
+        return s
 
-    def _check_same_classes(self, y, classes, incremental):
-        """A continued fit keeps ``classes_`` (and the shape of ``coef_``)."""
-        if incremental:  # partial_fit: y may hold a subset of the classes
-            new = None if classes is None else np.unique(classes)
-            what = f"classes={np.asarray(classes).tolist()}"
-        else:  # warm_start fit: y must hold the same classes
-            new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
-        if new is not None and not np.array_equal(new, self.classes_):
-            raise ValueError(
-                f"{what}, but the fitted model has classes_ "
-                f"{self.classes_.tolist()}, which a continued fit keeps; use "
-                "warm_start=False (or a new estimator) to fit other classes."
-            )
+    def _encode_targets(self, y, dtype):
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return (index == 1).astype(dtype)[:, None]
+        return (index[:, None] == np.arange(len(self.classes_))).astype(dtype)
 
-    def _initial_intercept(self, Y, s):
-        # The intercept that is optimal while W = 0: the log class priors.
-        prior = (s @ Y) / s.sum()
-        if Y.shape[1] == 1:
-            prior = np.array([1 - prior[0], prior[0]])
-        log_prior = np.log(np.clip(prior, 1e-12, None))
-        if Y.shape[1] == 1:
-            return log_prior[1] - log_prior[0]
-        return log_prior - log_prior.mean()
-
-    def _constant_objective(self, Y, s):
-        # The entropy of the weighted class priors (log(n_classes) without
-        # intercept, as the constant model then predicts uniform probabilities).
-        if not self.fit_intercept:
-            return float(np.log(len(self.classes_)))
-        prior = (s @ Y) / s.sum()
-        if Y.shape[1] == 1:
-            prior = np.array([1 - prior[0], prior[0]])
-        prior = prior[prior > 0]
-        return float(-np.dot(prior, np.log(prior)))
+    def _stratify(self, y):
+        return y
 
     def _score_decisions(self, Z, Y, s):
         if Y.shape[1] == 1:
@@ -1061,108 +1286,3 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     def _unpack(self, W, b):
         return W, b
-
-
-def _target_scaling(Y, s, fit_intercept):
-    """Per-output weighted mean (if centring) and scale of the targets.
-
-    Training on ``(Y - shift) / scale`` is an exact reparametrisation of the
-    objective (per output it is multiplied by ``scale**2`` at the same
-    ``alpha``); it puts the targets, hence the coefficients, on a unit scale,
-    the scale at which Adam's step size is meaningful.
-    """
-    w = s / s.sum()
-    shift = w @ Y if fit_intercept else np.zeros(Y.shape[1], Y.dtype)
-    R = Y - shift
-    largest = np.abs(R).max(axis=0)  # divided out first: squares may overflow
-    largest[~(largest > 0)] = 1.0
-    scale = largest * np.sqrt(w @ (R / largest) ** 2)
-    # A constant output (up to the rounding of its mean) is not rescaled, and
-    # is shifted by its value itself: a residual of rounding errors would
-    # send Adam, whose steps do not shrink with the gradient, off the optimum.
-    constant = ~(scale > 1e-10 * np.abs(shift))
-    scale[constant] = 1.0
-    if fit_intercept:
-        shift[constant] = Y[np.argmax(s), constant]
-    return shift.astype(Y.dtype), scale.astype(Y.dtype)
-
-
-def _feature_scaling(X, s, alpha, center):
-    """Weighted mean (if centring) and scale of each feature.
-
-    The scale is the weighted standard deviation (root mean square without
-    centring), at least a third of the largest deviation from the mean (see
-    below), and at least ``sqrt(alpha)``: in the rescaled coordinates the
-    curvature of the loss along a coefficient is at most about 1, and the
-    floor keeps that of the penalty, ``alpha / scale**2``, at most 1 too (a
-    tinier feature is all but penalised away anyway). No temporary the size
-    of ``X`` is made for dense ``X``.
-    """
-    w = s.astype(np.float64) / np.sum(s, dtype=np.float64)
-    # w in X's dtype: float64 w @ float32 X would copy X to float64 first.
-    mean = (
-        np.ravel(w.astype(X.dtype, copy=False) @ X) if center else np.zeros(X.shape[1])
-    )
-    # Squares beyond the float range are handled below, as overflow.
-    with np.errstate(over="ignore", invalid="ignore"):
-        mean_square = _weighted_mean_square(X, w)
-        scale = np.sqrt(np.clip(mean_square - mean**2, 0, None))
-    # A constant feature (up to rounding) is not centred, which would leave
-    # only rounding noise; it is divided by its size, like the intercept.
-    constant = ~(scale > 1e-10 * np.abs(mean))
-    mean[constant] = 0.0
-    scale[constant] = np.sqrt(mean_square[constant])
-    low, high = _column_range(X, s > 0)
-    largest = np.maximum(high - mean, mean - low)
-    scale[np.isinf(scale)] = largest[np.isinf(scale)]  # squares overflowed
-    # Adam moves every coefficient by about learning_rate, so a rare value
-    # many standard deviations out (a rare category's 1) would move the
-    # decision values by far more: no value ends up beyond 3 in size.
-    scale = np.maximum(scale, largest / 3)
-    scale = np.maximum(scale, np.sqrt(alpha))
-    scale[~(scale > 0)] = 1.0
-    return mean.astype(X.dtype), scale.astype(X.dtype)
-
-
-def _weighted_mean_square(X, w):
-    """``w @ X**2`` without a temporary the size of ``X``."""
-    if not sparse.issparse(X):
-        return np.einsum("i,ij,ij->j", w, X, X)
-    if X.format == "csc":  # slices of columns are cheap
-        step = max(1, X.shape[1] // 16)
-        parts = [w @ X[:, j : j + step].power(2) for j in range(0, X.shape[1], step)]
-        return np.concatenate([np.ravel(part) for part in parts])
-    X = X.tocsr()
-    total = np.zeros(X.shape[1])
-    for lo in range(0, X.shape[0], CHUNK_ROWS):
-        total += np.ravel(w[lo : lo + CHUNK_ROWS] @ X[lo : lo + CHUNK_ROWS].power(2))
-    return total
-
-
-def _column_range(X, rows):
-    """Minimum and maximum of each column over the ``rows`` (a boolean mask)."""
-    if not sparse.issparse(X):
-        # fmin/fmax equal min/max on finite X (validated) and run about 4x
-        # faster down the columns of a C-ordered array.
-        where = rows[:, None]
-        low = np.fmin.reduce(X, axis=0, where=where, initial=np.inf)
-        return low, np.fmax.reduce(X, axis=0, where=where, initial=-np.inf)
-    low, high = np.full(X.shape[1], np.inf), np.full(X.shape[1], -np.inf)
-    if X.format == "csc":  # column slices are cheap
-        step = max(1, X.shape[1] // 16)
-        for j in range(0, X.shape[1], step):
-            chunk = X[:, j : j + step][rows]
-            low[j : j + step] = chunk.min(axis=0).toarray().ravel()
-            high[j : j + step] = chunk.max(axis=0).toarray().ravel()
-        return low, high
-    # CSR, in chunks of rows: the stored values, then the implicit zeros.
-    stored = np.zeros(X.shape[1], dtype=np.int64)
-    step = CHUNK_ROWS // 8
-    for lo in range(0, X.shape[0], step):
-        chunk = X[lo : lo + step][rows[lo : lo + step]]
-        np.minimum.at(low, chunk.indices, chunk.data)
-        np.maximum.at(high, chunk.indices, chunk.data)
-        stored += np.bincount(chunk.indices, minlength=X.shape[1])
-    zeros = stored < np.count_nonzero(rows)
-    low[zeros], high[zeros] = np.minimum(low[zeros], 0), np.maximum(high[zeros], 0)
-    return low, high
