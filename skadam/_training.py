@@ -105,9 +105,10 @@ class Minibatches:
         if not self._full_pass:
             X = _row_major(X)
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self.rows_per_product = (
-            self.n_rows if self._full_pass else min(self.batch_size, CHUNK_ROWS)
-        )
+        rows = self.n_rows if self._full_pass else min(self.batch_size, CHUNK_ROWS)
+        if sparse.issparse(X):  # the work is in the non-zeros: count dense rows
+            rows = math.ceil(rows * X.nnz / max(1, X.shape[0] * X.shape[1]))
+        self.rows_per_product = rows
         self._buffers = None
 
     def epoch(self, shuffle, rng):
