@@ -231,6 +231,22 @@ def _check_params(x):
     return x
 
 
+def _check_index(index, n):
+    """``index`` as a 1-D int array of distinct columns in ``[0, n)``."""
+    index = np.asarray(index)
+    if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+        raise ValueError(
+            f"index must be a 1-D array of integers, got shape {index.shape} "
+            f"and dtype {index.dtype}."
+        )
+    index = index.astype(np.intp, copy=False)
+    if index.size and (index.min() < 0 or index.max() >= n):
+        raise ValueError(f"index must be in [0, {n}), got values outside.")
+    if index.size > 1 and not (index[1:] > index[:-1]).all():  # O(k), no sort
+        raise ValueError("index must be strictly increasing (no column twice).")
+    return index
+
+
 def _check_writeable(name, a):
     if not a.flags.writeable:
         raise ValueError(f"{name} is read-only; the update writes it in place.")
@@ -355,6 +371,95 @@ class _Optimizer:
         if self.weight_decay and not getattr(self, "decoupled_weight_decay", True):
             return grad + self.weight_decay * x
         return grad
+
+    def lazy_step(self, x, grad, state, index):
+        """Take one step on the columns ``index`` of ``x`` only (lazy update).
+
+        The update of :meth:`step` applied to ``x[..., index]`` and to the
+        same columns of every state array, with the step count ``t`` of the
+        whole state: the other columns, their moments included, are left as
+        they are, as if their gradient had not been computed rather than
+        computed as zero. This is "lazy Adam" (TensorFlow Addons'
+        ``LazyAdam``; ``torch.optim.SparseAdam`` for Adam without the other
+        options): for sparse data, where a minibatch touches few columns,
+        a step costs the touched columns instead of all of them.
+
+        It is an approximation of :meth:`step` with a gradient that is zero
+        outside ``index``: there, the exact step would still decay ``m`` and
+        ``v`` and move ``x`` by ``lr * m_hat / (sqrt(v_hat) + epsilon)``.
+        Both agree exactly when ``index`` holds every column, or when the
+        skipped columns have ``m = v = 0`` and no weight decay; the tests
+        check both against :meth:`step`. Clipping uses the norm of the
+        given ``grad`` and weight decay (coupled or decoupled) applies to
+        the updated columns only.
+
+        Parameters
+        ----------
+        x : ndarray of float32 or float64 of shape (..., n)
+            Parameters; the columns ``index`` of the last axis are updated
+            in place.
+        grad : array-like of shape (..., len(index))
+            The gradient at those columns, in ``index``'s order; converted to
+            ``x``'s dtype and not modified.
+        state : OptimizerState
+            The optimizer's state for ``x`` (from :meth:`init`); its arrays
+            are updated at ``index``, and ``step`` advances by one.
+        index : array-like of int of shape (k,)
+            Strictly increasing column numbers in ``[0, n)`` (for example
+            ``numpy.unique`` of a sparse minibatch's column indices).
+
+        Returns
+        -------
+        x : ndarray
+            The ``x`` passed in, for chaining.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`step` does, and if ``index`` is not a 1-D, strictly
+            increasing array of integers in ``[0, n)``; nothing is written
+            then.
+
+        References
+        ----------
+        TensorFlow Addons, ``tfa.optimizers.LazyAdam``
+        (``tensorflow_addons/optimizers/lazy_adam.py``); PyTorch,
+        ``torch.optim.SparseAdam`` (``torch/optim/sparse_adam.py``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skadam import Adam
+        >>> adam = Adam(learning_rate=0.1)
+        >>> x = np.zeros((1, 5))
+        >>> state = adam.init(x)
+        >>> _ = adam.lazy_step(x, np.array([[1.0, -2.0]]), state, [1, 3])
+        >>> x.round(3).tolist(), state.step
+        ([[0.0, -0.1, 0.0, 0.1, 0.0]], 1)
+        """
+        x = _check_params(x)
+        index = _check_index(index, x.shape[-1])
+        full = self._state_arrays(state)  # also checks the state's type
+        for name, a in full:
+            if a.shape != x.shape:
+                raise ValueError(
+                    f"state.{name} has shape {a.shape}, x has shape {x.shape}."
+                )
+        _check_writeable("x", x)
+        # np.take gives C-contiguous copies (what the numba backend needs).
+        sub = np.take(x, index, axis=-1)
+        sub_state = dataclasses.replace(
+            state, **{name: np.take(a, index, axis=-1) for name, a in full}
+        )
+        self.step(sub, grad, sub_state)  # validates grad before writing
+        x[..., index] = sub
+        for name, a in full:
+            a[..., index] = getattr(sub_state, name)
+        names = {name for name, _ in full}
+        for f in dataclasses.fields(state):  # the step count and any scalars
+            if f.name not in names:
+                setattr(state, f.name, getattr(sub_state, f.name))
+        return x
 
     def _state_arrays(self, state):
         """``(name, array)`` for each array a step writes."""
