@@ -446,6 +446,8 @@ class _Optimizer:
                     f"state.{name} has shape {a.shape}, x has shape {x.shape}."
                 )
         _check_writeable("x", x)
+        if self._lazy_compiled(x, grad, state, index):
+            return x
         # np.take gives C-contiguous copies (what the numba backend needs).
         sub = np.take(x, index, axis=-1)
         sub_state = dataclasses.replace(
@@ -460,6 +462,10 @@ class _Optimizer:
             if f.name not in names:
                 setattr(state, f.name, getattr(sub_state, f.name))
         return x
+
+    def _lazy_compiled(self, x, grad, state, index):
+        """Run :meth:`lazy_step` compiled if the algorithm can; return whether."""
+        return False
 
     def _state_arrays(self, state):
         """``(name, array)`` for each array a step writes."""
@@ -796,17 +802,44 @@ class Adam(_Optimizer):
         """The same step, compiled: see :func:`skadam._numba.adam_step`."""
         from ._numba import adam_step  # numba is imported only when used
 
+        out = None if out is x else out
+        adam_step(x, grad, state.m, state.v, state.v_max, out,
+                  self._kernel_scalars(grad, lr, t))  # fmt: skip
+
+    def _lazy_compiled(self, x, grad, state, index):
+        """The numba backend's lazy step: in place at ``index``, no gathers."""
+        if not self._use_numba(x, state, None):
+            return False
+        grad = np.asarray(grad)
+        shape = (*x.shape[:-1], len(index))
+        if grad.shape != shape or grad.dtype.kind not in "fiu":
+            raise ValueError(
+                f"grad must be a real array of shape {shape}, got shape "
+                f"{grad.shape} and dtype {grad.dtype}."
+            )
+        for name, a in self._state_arrays(state):
+            _check_writeable(f"state.{name}", a)
+        t = _check_step_count(state.step) + 1
+        lr = self.learning_rate_at(t)
+        grad = np.ascontiguousarray(grad, dtype=x.dtype)
+        from ._numba import lazy_adam_step  # numba is imported only when used
+
+        lazy_adam_step(x, grad, state.m, state.v, state.v_max, index,
+                       self._kernel_scalars(grad, lr, t))  # fmt: skip
+        state.step = t
+        return True
+
+    def _kernel_scalars(self, grad, lr, t):
+        """The scalars of the compiled kernels (see :func:`skadam._numba.adam_step`)."""
         b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
         c1, c2 = 1.0, 1.0
         if self.bias_correction:
             c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         decoupled = bool(wd) and self.decoupled_weight_decay
-        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
-                   lr / c1, self._clip_scale(grad),
-                   wd if wd and not decoupled else None,
-                   1.0 - lr * wd if decoupled else None)  # fmt: skip
-        out = None if out is x else out
-        adam_step(x, grad, state.m, state.v, state.v_max, out, scalars)
+        return (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
+                lr / c1, self._clip_scale(grad),
+                wd if wd and not decoupled else None,
+                1.0 - lr * wd if decoupled else None)  # fmt: skip
 
     def _state_arrays(self, state):
         arrays = [("m", state.m), ("v", state.v)]

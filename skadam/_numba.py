@@ -18,11 +18,30 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["adam_step"]
+__all__ = ["adam_step", "lazy_adam_step"]
 
 
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of
 # raising, which also lets LLVM vectorise the loop.
+@numba.njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _adam_element(xi, gi, mi, vi, vmi, b1, omb1, b2, omb2, eps, sc2, lr_c1, clip,
+                  l2, decay):  # fmt: skip
+    """One element's step: return the new ``(x, m, v, v_max)``."""
+    if clip is not None:
+        gi = gi * clip
+    if l2 is not None:
+        gi = xi * l2 + gi
+    if decay is not None:
+        xi = xi * decay
+    mi = mi * b1 + gi * omb1
+    vi = vi * b2 + (gi * gi) * omb2
+    vd = vi
+    if vmi is not None:
+        # np.maximum semantics: a NaN in either operand wins.
+        vd = vi if (vi > vmi or vi != vi) else vmi
+    return xi - (mi / (math.sqrt(vd) / sc2 + eps)) * lr_c1, mi, vi, vd
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _adam_kernel(x, g, m, v, v_max, out, b1, omb1, b2, omb2, eps, sc2, lr_c1,
                  clip, l2, decay):  # fmt: skip
@@ -42,28 +61,32 @@ def _adam_kernel(x, g, m, v, v_max, out, b1, omb1, b2, omb2, eps, sc2, lr_c1,
     dead branches removed. ``out=None`` updates ``x``, else ``x`` is only read.
     """
     for i in range(x.size):
-        xi = x[i]
-        gi = g[i]
-        if clip is not None:
-            gi = gi * clip
-        if l2 is not None:
-            gi = xi * l2 + gi
-        if decay is not None:
-            xi = xi * decay
-        mi = m[i] * b1 + gi * omb1
-        vi = v[i] * b2 + (gi * gi) * omb2
-        m[i] = mi
-        v[i] = vi
+        vmi = None if v_max is None else v_max[i]
+        new, m[i], v[i], vd = _adam_element(x[i], g[i], m[i], v[i], vmi, b1, omb1,
+                                            b2, omb2, eps, sc2, lr_c1, clip, l2,
+                                            decay)  # fmt: skip
         if v_max is not None:
-            vm = v_max[i]
-            # np.maximum semantics: a NaN in either operand wins.
-            vi = vi if (vi > vm or vi != vi) else vm
-            v_max[i] = vi
-        new = xi - (mi / (math.sqrt(vi) / sc2 + eps)) * lr_c1
+            v_max[i] = vd
         if out is None:
             x[i] = new
         else:
             out[i] = new
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _lazy_adam_kernel(x, g, m, v, v_max, index, b1, omb1, b2, omb2, eps, sc2,
+                      lr_c1, clip, l2, decay):  # fmt: skip
+    """The same step on the columns ``index`` of 2-D ``x`` (``g``: those columns)."""
+    for r in range(x.shape[0]):
+        for jj in range(index.size):
+            j = index[jj]
+            vmi = None if v_max is None else v_max[r, j]
+            new, m[r, j], v[r, j], vd = _adam_element(
+                x[r, j], g[r, jj], m[r, j], v[r, j], vmi, b1, omb1, b2, omb2, eps,
+                sc2, lr_c1, clip, l2, decay)  # fmt: skip
+            if v_max is not None:
+                v_max[r, j] = vd
+            x[r, j] = new
 
 
 def adam_step(x, grad, m, v, v_max, out, scalars):
@@ -95,3 +118,28 @@ def adam_step(x, grad, m, v, v_max, out, scalars):
         as_dtype = x.dtype.type
         scalars = [None if c is None else as_dtype(c) for c in scalars]
     _adam_kernel(*arrays, *scalars)
+
+
+def lazy_adam_step(x, grad, m, v, v_max, index, scalars):
+    """Run the compiled step on the columns ``index`` of C-contiguous arrays.
+
+    Parameters
+    ----------
+    x, m, v, v_max : ndarray of shape (..., n)
+        As in :func:`adam_step` (``v_max`` may be None); updated at the
+        columns ``index`` of the last axis only.
+    grad : ndarray of shape (..., len(index))
+        The gradient at those columns, of ``x``'s dtype.
+    index : ndarray of intp of shape (k,)
+        Distinct columns in ``[0, n)``.
+    scalars : tuple
+        As in :func:`adam_step`.
+    """
+    n, k = x.shape[-1], index.size
+    x2, m2, v2 = (a.reshape(-1, n) for a in (x, m, v))
+    vm2 = None if v_max is None else v_max.reshape(-1, n)
+    g2 = np.ascontiguousarray(grad).reshape(-1, k)
+    if x.dtype != np.float64:
+        as_dtype = x.dtype.type
+        scalars = [None if c is None else as_dtype(c) for c in scalars]
+    _lazy_adam_kernel(x2, g2, m2, v2, vm2, index, *scalars)
