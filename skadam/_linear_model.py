@@ -23,6 +23,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -48,6 +49,7 @@ from ._scaling import (
     normalized_weights,
     target_scaling,
 )
+from ._sparse import sparse_batch_size, use_lazy
 from ._status import Status
 from ._training import Minibatches, NoImprovement, decision_values, train
 
@@ -116,6 +118,7 @@ class _AdamLinearModel(BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             None,
         ],
+        "sparse_updates": [StrOptions({"auto", "lazy", "exact"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -138,6 +141,7 @@ class _AdamLinearModel(BaseEstimator):
         epsilon=1e-8,
         amsgrad=False,
         batch_size="auto",
+        sparse_updates="auto",
         max_iter=1000,
         tol=1e-4,
         n_iter_no_change=5,
@@ -156,6 +160,7 @@ class _AdamLinearModel(BaseEstimator):
         self.epsilon = epsilon
         self.amsgrad = amsgrad
         self.batch_size = batch_size
+        self.sparse_updates = sparse_updates
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -246,8 +251,9 @@ class _AdamLinearModel(BaseEstimator):
             train_s[rows] = s[rows]
         n_rows = X.shape[0] if rows is None else len(rows)
         source = Minibatches(
-            self._linear_loss(), X, Y, s, self._batch_size(n_rows), rows
+            self._linear_loss(), X, Y, s, self._batch_size(n_rows, X), rows
         )
+        lazy = self._lazy_updates(source)
         moments = None
         if reset and max_epochs is not None:
             moments = WeightedMoments.from_array(X, train_s)
@@ -263,6 +269,7 @@ class _AdamLinearModel(BaseEstimator):
             validation=None
             if val_rows is None
             else self._validation(X, Y, s, val_rows),
+            lazy=lazy,
         )
 
     def _fit_source(
@@ -276,6 +283,7 @@ class _AdamLinearModel(BaseEstimator):
         target_mean=None,
         constant_loss=None,
         validation=None,
+        lazy=False,
     ):
         """Train from any data source and set the fitted attributes as ``fit`` does.
 
@@ -337,6 +345,11 @@ class _AdamLinearModel(BaseEstimator):
             check.
         validation : callable, optional
             ``validation(raw_coef) -> (loss, score)`` on held-out rows.
+        lazy : bool, default=False
+            Lazy steps (``sparse_updates``; ``source``: :class:`Minibatches`
+            of a sparse matrix): a cold start then scales the features
+            without centring them, and a continued fit whose scaling is
+            centred takes exact steps.
 
         Returns
         -------
@@ -345,6 +358,8 @@ class _AdamLinearModel(BaseEstimator):
         stream = max_epochs is None
         if reset:
             self._start(dtype, feature_moments, None if stream else target_mean)
+            if lazy:  # centring would give every column a gradient at every step
+                self._scaling_.mean[...] = 0
         else:
             # New data may need another intercept.
             self._scaling_.freeze_intercept = False
@@ -363,6 +378,7 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng_,
             validation=validation,
             verbose=self.verbose,
+            lazy=lazy and not np.any(self._scaling_.mean),
         )
         self._record(result, validation)
         if not stream:
@@ -408,11 +424,23 @@ class _AdamLinearModel(BaseEstimator):
             self._base_loss(), L2Penalty(self.alpha), self.fit_intercept
         )
 
-    def _batch_size(self, n_rows):
+    def _lazy_updates(self, source):
+        """Whether minibatch steps are lazy (see ``sparse_updates``)."""
+        minibatches = sparse.issparse(source.X) and source.batch_size < source.n_rows
+        if self.sparse_updates == "exact" or not minibatches:
+            return False
+        if self.sparse_updates == "lazy":
+            return True
+        penalty = self._linear_loss().penalty
+        return use_lazy(source.X, source.batch_size, penalty, source.n_rows)
+
+    def _batch_size(self, n_rows, X=None):
         if self.batch_size != "auto":
             return self.batch_size
         if n_rows <= AUTO_FULL_BATCH_ROWS:
             return n_rows
+        if sparse.issparse(X) and self.sparse_updates != "exact":
+            return sparse_batch_size(X)
         return min(max(AUTO_BATCH_SIZE, n_rows // AUTO_STEPS), AUTO_MAX_BATCH_SIZE)
 
     def _weights(self, X, y, sample_weight):
@@ -606,7 +634,26 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
-        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400;
+        on sparse ``X`` above 4096 rows (unless ``sparse_updates="exact"``),
+        minibatches of about ``n_features / 2`` stored values, 512 to 4096
+        rows (:func:`skadam._sparse.sparse_batch_size`).
+    sparse_updates : {"auto", "lazy", "exact"}, default="auto"
+        How minibatch steps update the coefficients when ``X`` is sparse.
+        ``"exact"``: Adam on every coefficient at every step, as on dense
+        data. ``"lazy"``: only the coefficients of the columns the minibatch
+        touches, and their moments (lazy Adam, as TensorFlow Addons'
+        ``LazyAdam`` and ``torch.optim.SparseAdam``; see
+        :meth:`skadam.Adam.lazy_step`), with the L2 penalty of each column
+        divided by the probability that a minibatch touches it, so that the
+        penalised objective is the same. A step then costs the touched
+        columns instead of all ``n_features``; the result is an
+        approximation of the exact path's (the moments of untouched columns
+        do not decay), the same under full batch. ``"auto"``: lazy when
+        ``X`` is sparse, trained in minibatches, and a minibatch touches at
+        most a quarter of the columns on average; exact otherwise. Dense
+        ``X`` and full batch always take the exact path. See the
+        performance page of the documentation.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
@@ -902,7 +949,26 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
-        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400;
+        on sparse ``X`` above 4096 rows (unless ``sparse_updates="exact"``),
+        minibatches of about ``n_features / 2`` stored values, 512 to 4096
+        rows (:func:`skadam._sparse.sparse_batch_size`).
+    sparse_updates : {"auto", "lazy", "exact"}, default="auto"
+        How minibatch steps update the coefficients when ``X`` is sparse.
+        ``"exact"``: Adam on every coefficient at every step, as on dense
+        data. ``"lazy"``: only the coefficients of the columns the minibatch
+        touches, and their moments (lazy Adam, as TensorFlow Addons'
+        ``LazyAdam`` and ``torch.optim.SparseAdam``; see
+        :meth:`skadam.Adam.lazy_step`), with the L2 penalty of each column
+        divided by the probability that a minibatch touches it, so that the
+        penalised objective is the same. A step then costs the touched
+        columns instead of all ``n_features``; the result is an
+        approximation of the exact path's (the moments of untouched columns
+        do not decay), the same under full batch. ``"auto"``: lazy when
+        ``X`` is sparse, trained in minibatches, and a minibatch touches at
+        most a quarter of the columns on average; exact otherwise. Dense
+        ``X`` and full batch always take the exact path. See the
+        performance page of the documentation.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
     tol : float or None, default=1e-4
@@ -1077,6 +1143,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         epsilon=1e-8,
         amsgrad=False,
         batch_size="auto",
+        sparse_updates="auto",
         max_iter=1000,
         tol=1e-4,
         n_iter_no_change=5,
@@ -1097,6 +1164,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             epsilon=epsilon,
             amsgrad=amsgrad,
             batch_size=batch_size,
+            sparse_updates=sparse_updates,
             max_iter=max_iter,
             tol=tol,
             n_iter_no_change=n_iter_no_change,

@@ -143,3 +143,91 @@ def lazy_adam_step(x, grad, m, v, v_max, index, scalars):
         as_dtype = x.dtype.type
         scalars = [None if c is None else as_dtype(c) for c in scalars]
     _lazy_adam_kernel(x2, g2, m2, v2, vm2, index, *scalars)
+
+
+# The lazy epochs' minibatch products (skadam._sparse): a CSR minibatch taken
+# to the columns it touches, without SciPy's per-matrix overhead (each step
+# costs tens of microseconds, SciPy's constructors alone about as much).
+
+
+@numba.njit(cache=True, nogil=True)
+def batch_columns(indptr, indices, data, rows, factor, marker):
+    """Rows ``rows`` of a CSR matrix on their own columns, scaled by ``factor``.
+
+    Parameters
+    ----------
+    indptr, indices, data : ndarray
+        The CSR matrix.
+    rows : ndarray of intp
+        The minibatch's rows.
+    factor : ndarray of shape (n_features,)
+        Column scales, multiplied into the values.
+    marker : ndarray of intp of shape (n_features,)
+        All -1; left so.
+
+    Returns
+    -------
+    columns : ndarray of intp of shape (k,)
+        The touched columns, increasing.
+    sub_indptr, sub_indices, sub_data : ndarray
+        The minibatch as CSR of shape ``(len(rows), k)``.
+    """
+    nnz = 0
+    for r in rows:
+        nnz += indptr[r + 1] - indptr[r]
+    columns = np.empty(nnz, np.intp)
+    k = 0
+    for r in rows:
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            if marker[j] < 0:
+                marker[j] = 0
+                columns[k] = j
+                k += 1
+    if 64 * k < marker.size:  # few columns: sorting them is the cheaper way
+        columns = np.sort(columns[:k])
+    else:  # many: one sequential scan of the marker beats a sort
+        k = 0
+        for j in range(marker.size):
+            if marker[j] == 0:
+                columns[k] = j
+                k += 1
+        columns = columns[:k]
+    for jj in range(k):
+        marker[columns[jj]] = jj
+    sub_indptr = np.empty(rows.size + 1, np.intp)
+    sub_indices = np.empty(nnz, np.intp)
+    sub_data = np.empty(nnz, data.dtype)
+    q = 0
+    sub_indptr[0] = 0
+    for i in range(rows.size):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            sub_indices[q] = marker[j]
+            sub_data[q] = data[p] * factor[j]
+            q += 1
+        sub_indptr[i + 1] = q
+    for jj in range(k):
+        marker[columns[jj]] = -1
+    return columns, sub_indptr, sub_indices, sub_data
+
+
+@numba.njit(cache=True, nogil=True)
+def csr_times_transposed(indptr, indices, data, W, Z):
+    """``Z += X @ W.T`` for CSR ``X`` of shape (n, k), ``W`` (K, k), ``Z`` (n, K)."""
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j, a = indices[p], data[p]
+            for r in range(W.shape[0]):
+                Z[i, r] += a * W[r, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def transposed_csr_times(indptr, indices, data, R, G):
+    """``G += (X.T @ R).T`` for CSR ``X`` (n, k), ``R`` (n, K), ``G`` (K, k)."""
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j, a = indices[p], data[p]
+            for r in range(R.shape[1]):
+                G[r, j] += a * R[i, r]

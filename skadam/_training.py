@@ -327,6 +327,7 @@ def train(
     rng=None,
     validation=None,
     verbose=0,
+    lazy=False,
 ):
     """Run optimizer epochs on ``loss``'s objective, updating ``coef``.
 
@@ -365,6 +366,12 @@ def train(
         coefficients with the lowest loss are restored at the end.
     verbose : int, default=0
         Print one line per epoch when positive.
+    lazy : bool, default=False
+        Run :class:`skadam._sparse.LazyEpochs`: each step updates only the
+        columns its minibatch touches (``source``: :class:`Minibatches` of
+        a CSR matrix; ``optimizer``: with ``lazy_step``; ``scaling``:
+        without centring; L2 penalty). An approximation of the exact
+        epochs, equal to them under full batch.
 
     Returns
     -------
@@ -391,7 +398,12 @@ def train(
     >>> result.status.value, coef.round(3).tolist()
     ('converged', [[1.0, -2.0, 0.5, 3.0]])
     """
-    epochs = _Epochs(loss, scaling, optimizer, coef, state, source)
+    if lazy:
+        from ._sparse import LazyEpochs  # imports this module
+
+        epochs = LazyEpochs(loss, scaling, optimizer, coef, state, source)
+    else:
+        epochs = _Epochs(loss, scaling, optimizer, coef, state, source)
     output = coef if average is None else average
     result, best = TrainResult(), None
     # Overflow is detected (and reported) through the non-finite loss.
