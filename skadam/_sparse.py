@@ -66,6 +66,8 @@ LAZY_MAX_TOUCHED = 0.25
 SPARSE_BATCH_NNZ_RATIO = 2
 SPARSE_MIN_BATCH_SIZE = 512
 SPARSE_MAX_BATCH_SIZE = 4096
+#: Stored values counted at once (bounds the scratch memory of the counts).
+CHUNK_VALUES = 1 << 16
 
 
 def sparse_batch_size(X):
@@ -131,8 +133,10 @@ def touch_probability(X, batch_size):
     n, d = X.shape
     if X.format == "csc":
         df = np.diff(X.indptr)
-    else:
-        df = np.bincount(X.indices, minlength=d)
+    else:  # in chunks: bincount would copy all int32 indices to intp at once
+        df = np.zeros(d, np.intp)
+        for lo in range(0, X.nnz, CHUNK_VALUES):
+            df += np.bincount(X.indices[lo : lo + CHUNK_VALUES], minlength=d)
     B = min(batch_size, n)
     rest = n - df  # rows without the column: the batch misses it if all are such
     log_miss = gammaln(rest + 1.0) - gammaln(np.maximum(rest - B, 0) + 1.0)
