@@ -38,9 +38,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._adam import Adam
 from ._linear_loss import LinearModelLoss
 from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
+from ._optimizers import make_optimizer
 from ._penalties import L2Penalty
 from ._scaling import (
     Standardization,
@@ -70,10 +70,13 @@ AUTO_MAX_BATCH_SIZE = 1024
 def _make_optimizer(estimator):
     """The optimizer of ``estimator``'s hyperparameters: the one place they meet.
 
-    Note for the merge: becomes ``skadam._optimizers.make_optimizer(
-    estimator.algorithm, ...)`` once that factory is on main.
+    A parameter ``algorithm`` (DESIGN: ``make_optimizer``'s names) would go
+    here; ``_continue_state`` would then refuse a change of algorithm between
+    continued fits, and ``_record`` take ``coef_`` at
+    ``optimizer.eval_params`` (schedule-free).
     """
-    return Adam(
+    return make_optimizer(
+        "adam",
         learning_rate=estimator.learning_rate,
         beta_1=estimator.beta_1,
         beta_2=estimator.beta_2,
