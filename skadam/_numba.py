@@ -151,8 +151,13 @@ def lazy_adam_step(x, grad, m, v, v_max, index, scalars):
 
 
 @numba.njit(cache=True, nogil=True)
-def batch_columns(indptr, indices, data, rows, factor, marker):
-    """Rows ``rows`` of a CSR matrix on their own columns, scaled by ``factor``.
+def batch_columns(indptr, indices, data, rows, marker):
+    """Rows ``rows`` of a CSR matrix on their own columns, renumbered.
+
+    One random access per stored value (into ``marker``, of ``n_features``
+    entries): the columns are numbered in the order first seen, then put in
+    increasing order by a scan of ``marker`` (or a sort, when they are few),
+    and the values renumbered through a table of the touched columns only.
 
     Parameters
     ----------
@@ -160,9 +165,7 @@ def batch_columns(indptr, indices, data, rows, factor, marker):
         The CSR matrix.
     rows : ndarray of intp
         The minibatch's rows.
-    factor : ndarray of shape (n_features,)
-        Column scales, multiplied into the values.
-    marker : ndarray of intp of shape (n_features,)
+    marker : ndarray of int32 of shape (n_features,)
         All -1; left so.
 
     Returns
@@ -175,41 +178,43 @@ def batch_columns(indptr, indices, data, rows, factor, marker):
     nnz = 0
     for r in rows:
         nnz += indptr[r + 1] - indptr[r]
-    columns = np.empty(nnz, np.intp)
-    k = 0
-    for r in rows:
-        for p in range(indptr[r], indptr[r + 1]):
-            j = indices[p]
-            if marker[j] < 0:
-                marker[j] = 0
-                columns[k] = j
-                k += 1
-    if 64 * k < marker.size:  # few columns: sorting them is the cheaper way
-        columns = np.sort(columns[:k])
-    else:  # many: one sequential scan of the marker beats a sort
-        k = 0
-        for j in range(marker.size):
-            if marker[j] == 0:
-                columns[k] = j
-                k += 1
-        columns = columns[:k]
-    for jj in range(k):
-        marker[columns[jj]] = jj
+    seen = np.empty(nnz, np.intp)
     sub_indptr = np.empty(rows.size + 1, np.intp)
     sub_indices = np.empty(nnz, np.intp)
     sub_data = np.empty(nnz, data.dtype)
-    q = 0
+    k = q = 0
     sub_indptr[0] = 0
     for i in range(rows.size):
         r = rows[i]
         for p in range(indptr[r], indptr[r + 1]):
             j = indices[p]
-            sub_indices[q] = marker[j]
-            sub_data[q] = data[p] * factor[j]
+            c = marker[j]
+            if c < 0:
+                c = k
+                marker[j] = k
+                seen[k] = j
+                k += 1
+            sub_indices[q] = c
+            sub_data[q] = data[p]
             q += 1
         sub_indptr[i + 1] = q
-    for jj in range(k):
-        marker[columns[jj]] = -1
+    rank = np.empty(k, np.intp)
+    if 64 * k < marker.size:  # few columns: sorting them is the cheaper way
+        columns = np.sort(seen[:k])
+        for c in range(k):
+            rank[marker[columns[c]]] = c
+    else:  # many: one sequential scan of the marker beats a sort
+        columns = np.empty(k, np.intp)
+        c = 0
+        for j in range(marker.size):
+            if marker[j] >= 0:
+                rank[marker[j]] = c
+                columns[c] = j
+                c += 1
+    for c in range(k):
+        marker[columns[c]] = -1
+    for q in range(nnz):
+        sub_indices[q] = rank[sub_indices[q]]
     return columns, sub_indptr, sub_indices, sub_data
 
 

@@ -225,7 +225,7 @@ class LazyEpochs(_Epochs):
         self.factor = scaling.factor
         self.intercept = coef.shape[1] > self.d
         self._compiled = _numba_installed()
-        self._marker = np.full(self.d, -1, dtype=np.intp)
+        self._marker = np.full(self.d, -1, dtype=np.int32)  # half the cache misses
 
     def run(self, shuffle, rng, average=None):
         """One pass; return the epoch's objective, or None if non-finite."""
@@ -274,15 +274,14 @@ class LazyEpochs(_Epochs):
         """The touched columns (increasing; then the intercept's) and the rows.
 
         The rows come as CSR ``(indptr, indices, data)`` on those columns
-        alone, renumbered, with the values scaled by the standardisation:
-        ``X[rows] * factor`` restricted to its columns.
+        alone, renumbered (``X[rows][:, columns]``).
         """
         X = self.source.X
         if self._compiled:
             from ._numba import batch_columns
 
             columns, *batch = batch_columns(
-                X.indptr, X.indices, X.data, rows, self.factor, self._marker
+                X.indptr, X.indices, X.data, rows, self._marker
             )
         else:
             X = X[rows]
@@ -290,7 +289,7 @@ class LazyEpochs(_Epochs):
             marker[X.indices] = 0
             columns = np.flatnonzero(marker >= 0)
             marker[columns] = np.arange(len(columns))
-            batch = [X.indptr, marker[X.indices], X.data * self.factor[X.indices]]
+            batch = [X.indptr, marker[X.indices], X.data]
             marker[columns] = -1
         if self.intercept:
             columns = np.append(columns, self.d)
@@ -304,17 +303,20 @@ class LazyEpochs(_Epochs):
         ``(grad, loss_sum)``, or ``(None, None)`` when either is not finite.
         """
         k = sub.shape[1] - self.intercept
+        factor = self.factor[index[:k]]
+        raw = sub.copy()
+        raw[:, :k] *= factor  # raw coefficients: the standardisation only scales
         Z = np.zeros((len(Y), sub.shape[0]), sub.dtype)
         grad = np.zeros_like(sub)
         if self._compiled:
             from ._numba import csr_times_transposed, transposed_csr_times
 
-            csr_times_transposed(*batch, sub, Z)
+            csr_times_transposed(*batch, raw, Z)
         else:
             X = sparse.csr_matrix(tuple(batch[::-1]), shape=(len(Y), k))
-            Z += X @ sub[:, :k].T
+            Z += X @ raw[:, :k].T
         if self.intercept:
-            Z += sub[:, k]
+            Z += raw[:, k]
         loss_sum, R = self.loss.base_loss.loss_gradient(Y, Z, s, in_place=True)
         if self._compiled:
             transposed_csr_times(*batch, R, grad)
@@ -323,6 +325,7 @@ class LazyEpochs(_Epochs):
         if self.intercept:
             grad[:, k] = np.ones(len(R), R.dtype) @ R
         grad /= weight_sum
+        grad[:, :k] *= factor  # the chain rule into trained coordinates
         grad[:, :k] += self.curvature[index[:k]] * sub[:, :k]
         if not (math.isfinite(loss_sum) and np.isfinite(grad).all()):
             return None, None
