@@ -40,6 +40,8 @@ CASES = {
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
     "sparse": "benchmarks.case_sparse",
+    "stochastic": "benchmarks.case_stochastic",
+    "losses": "benchmarks.case_losses",
 }
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 

@@ -10,7 +10,6 @@ Three ways in:
   own training loops.
 """
 
-from . import _minimize
 from ._adam import Adam, AdamState
 from ._linear_model import AdamLinearRegressor, AdamLogisticClassifier
 from ._minimize import AdamMinimizer, adam_minimize
@@ -32,14 +31,6 @@ from ._schedules import (
     LinearWarmup,
     WarmupCosineDecay,
 )
-
-# Compatibility shim, temporary: this version of _minimize builds Adam from
-# every parameter of Adam's signature, which now includes max_grad_norm and
-# backend. Give them their defaults there; remove once _minimize names the
-# hyperparameters it passes (the minimizer's rewrite does).
-if hasattr(_minimize, "_DEFAULTS") and hasattr(_minimize, "_ADAM_OPTIONS"):
-    _minimize._DEFAULTS.setdefault("max_grad_norm", None)
-    _minimize._DEFAULTS.setdefault("backend", "auto")
 
 __version__ = "0.1.0.dev0"
 

@@ -780,6 +780,59 @@ class Adam(_Optimizer):
         w *= lr / c1
         x -= w
 
+    def step_size(self, state):
+        """Return the per-coordinate step of the last update.
+
+        ``eta = lr_t / (sqrt(v_hat_t) + epsilon)`` (``v_max`` under AMSGrad,
+        ``v_hat = v`` without bias correction), so that the last
+        :meth:`step` was ``x <- x - eta * m_hat`` (before decoupled weight
+        decay, if any). A proximal method applies a non-smooth penalty ``h``
+        after the step as ``x <- prox_{eta h}(x)``, coordinate by
+        coordinate: the preconditioned proximal gradient step of ProxGen
+        (Yun, Lozano & Yang, NeurIPS 2021, eq. (3), with
+        ``C_t = diag(sqrt(v_hat) + epsilon)``). The update itself does not
+        change; this reads the state it left.
+
+        Parameters
+        ----------
+        state : AdamState
+            The state after at least one :meth:`step`.
+
+        Returns
+        -------
+        eta : ndarray
+            A new array of the parameters' shape and dtype, ``> 0``.
+
+        Raises
+        ------
+        ValueError
+            If ``state`` is not an :class:`AdamState` that has taken a step.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skadam import Adam
+        >>> adam = Adam(learning_rate=0.1, epsilon=0.0)
+        >>> x = np.array([1.0, -1.0])
+        >>> state = adam.init(x)
+        >>> _ = adam.step(x, np.array([2.0, -0.5]), state)
+        >>> adam.step_size(state).tolist()  # lr / |g| at the first step
+        [0.05, 0.2]
+        """
+        if not isinstance(state, AdamState) or state.step < 1:
+            raise ValueError(
+                "step_size needs the AdamState of a run that has taken a step; "
+                f"got {type(state).__name__} at step {getattr(state, 'step', None)}."
+            )
+        t = state.step
+        v = state.v_max if self.amsgrad and state.v_max is not None else state.v
+        c2 = 1.0 - self.beta_2**t if self.bias_correction else 1.0
+        eta = np.sqrt(v)
+        if c2 != 1.0:
+            eta /= math.sqrt(c2)
+        eta += self.epsilon
+        return np.divide(self.learning_rate_at(t), eta, out=eta)
+
     def _use_numba(self, x, state, out):
         if self.backend == "numpy" or (
             self.backend == "auto" and x.size < NUMBA_MIN_SIZE

@@ -2,9 +2,11 @@
 
 :class:`AdamLinearRegressor` and :class:`AdamLogisticClassifier` minimise::
 
-    (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+    (1 / sum(s)) * sum_i s_i * L_i  +  P(W)
 
-(intercept not penalised, ``s`` the sample weights times the class weights)
+(intercept not penalised, ``s`` the sample weights times the class weights,
+``L`` a loss of :mod:`skadam._losses`, ``P`` an L2, L1 or elastic-net
+penalty of :mod:`skadam._penalties`, optionally with ``W >= 0``)
 with a :class:`~skadam._linear_loss.LinearModelLoss` (the per-sample losses
 of :mod:`skadam._losses`, the penalty of :mod:`skadam._penalties`), by the
 epoch loop of :mod:`skadam._training`, in the standardised coordinates of
@@ -39,9 +41,14 @@ from sklearn.utils.validation import (
 )
 
 from ._linear_loss import LinearModelLoss
-from ._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
+from ._losses import (
+    HalfBinomialLoss,
+    HalfMultinomialLoss,
+    HalfSquaredError,
+    regression_loss,
+)
 from ._optimizers import make_optimizer
-from ._penalties import L2Penalty
+from ._penalties import make_penalty
 from ._scaling import (
     Standardization,
     WeightedMoments,
@@ -108,7 +115,10 @@ class _AdamLinearModel(BaseEstimator):
     """Shared fitting code; subclasses encode the targets and name the loss."""
 
     _parameter_constraints: ClassVar[dict] = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "positive": ["boolean"],
         "fit_intercept": ["boolean"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "beta_1": [Interval(Real, 0, 1, closed="left")],
@@ -136,7 +146,10 @@ class _AdamLinearModel(BaseEstimator):
     def __init__(
         self,
         *,
+        penalty="l2",
         alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
         fit_intercept=True,
         learning_rate=0.01,
         beta_1=0.9,
@@ -155,7 +168,10 @@ class _AdamLinearModel(BaseEstimator):
         warm_start=False,
         verbose=0,
     ):
+        self.penalty = penalty
         self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.positive = positive
         self.fit_intercept = fit_intercept
         self.learning_rate = learning_rate
         self.beta_1 = beta_1
@@ -403,7 +419,7 @@ class _AdamLinearModel(BaseEstimator):
             self._scaling_ = Standardization.identity(d, dtype)
         else:
             self._scaling_ = feature_standardization(
-                feature_moments, self.alpha, self.fit_intercept
+                feature_moments, np.max(self._penalty().l2), self.fit_intercept
             )
             self._scaling_.freeze_intercept = self._intercept_is_known()
         coef = np.zeros(self._linear_loss().coef_shape(self._n_outputs(), d), dtype)
@@ -423,9 +439,11 @@ class _AdamLinearModel(BaseEstimator):
 
     def _linear_loss(self):
         """The objective: this estimator's loss and penalty on packed coef."""
-        return LinearModelLoss(
-            self._base_loss(), L2Penalty(self.alpha), self.fit_intercept
-        )
+        return LinearModelLoss(self._base_loss(), self._penalty(), self.fit_intercept)
+
+    def _penalty(self):
+        """The penalty on the trained weights (see the regressor's override)."""
+        return make_penalty(self.penalty, self.alpha, self.l1_ratio, self.positive)
 
     def _lazy_updates(self, source):
         """Whether minibatch steps are lazy (see ``sparse_updates``)."""
@@ -603,23 +621,76 @@ def _objective(loss, source, raw_coef):
 
 
 class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
-    """Least squares with an L2 penalty (ridge regression), trained with Adam.
+    """Linear regression with a choice of loss and penalty, trained with Adam.
 
     Minimises, over the coefficients ``W`` and intercept ``b``::
 
-        (1 / sum(s)) * sum_i s_i * 1/2 * ||y_i - (x_i W^T + b)||^2
-            + (alpha / 2) * ||W||_F^2
+        (1 / sum(s)) * sum_i s_i * L(y_i, f_i)  +  P(W),    f_i = x_i W^T + b
 
-    with ``s`` the sample weights (ones by default), so that with unit
-    weights the minimiser is ``Ridge(alpha=n_samples * alpha)``'s. ``y`` may
-    have several columns (multi-output regression).
+    with ``s`` the sample weights (ones by default), ``P`` the ``penalty``
+    (never on the intercept) and, with the residual ``r = y - f``:
+
+    - ``"squared_error"``: ``L = r**2 / 2``;
+    - ``"huber"``: ``L = r**2 / 2`` if ``|r| <= delta``, else
+      ``delta * (|r| - delta / 2)``;
+    - ``"quantile"``: ``L = max(quantile * r, (quantile - 1) * r)``;
+    - ``"poisson"``, ``"gamma"``, ``"tweedie"``: half the unit deviance of
+      ``y`` at the mean ``mu = exp(f)`` (log link; ``predict`` returns
+      ``mu``): ``y log(y / mu) - y + mu``, ``log(mu / y) + y / mu - 1``, and
+      the Tweedie deviance of ``power`` (see
+      :func:`sklearn.metrics.mean_tweedie_deviance`).
+
+    Each is scikit-learn's objective: ``"squared_error"`` with ``"l2"`` is
+    ``Ridge(alpha=n_samples * alpha)``, with ``"elasticnet"``
+    ``ElasticNet(alpha, l1_ratio)``, with ``"l1"`` ``Lasso(alpha)``;
+    ``"quantile"`` with ``"l1"`` is ``QuantileRegressor(quantile, alpha)``;
+    ``"poisson"``, ``"gamma"`` and ``"tweedie"`` with ``"l2"`` are
+    ``PoissonRegressor(alpha)``, ``GammaRegressor(alpha)`` and
+    ``TweedieRegressor(power, alpha, link="log")``; ``"huber"`` is the loss
+    of ``SGDRegressor(loss="huber", epsilon=delta)`` (``HuberRegressor``
+    fits a scale as well, another objective). ``y`` may have several
+    columns (multi-output regression), except with the log-link losses.
 
     Parameters
     ----------
+    loss : {"squared_error", "huber", "quantile", "poisson", "gamma", \
+            "tweedie"}, default="squared_error"
+        The per-sample loss ``L`` above. Targets outside its domain raise a
+        ``ValueError`` naming the loss: ``"poisson"`` needs ``y >= 0`` (not
+        all 0), ``"gamma"`` ``y > 0``, ``"tweedie"`` ``y >= 0`` for
+        ``1 <= power < 2`` and ``y > 0`` for ``power >= 2``.
+    delta : float, default=1.0
+        Huber's threshold, ``> 0``, in the units of ``y``: residuals larger
+        than ``delta`` count linearly. 1.0 suits targets with unit noise;
+        set it near 1.35 times the noise's standard deviation (the 95 %
+        efficiency choice of ``HuberRegressor``'s ``epsilon=1.35``, which
+        is in units of its fitted scale). ``epsilon`` is Adam's.
+    quantile : float, default=0.5
+        The quantile ``"quantile"`` predicts, in ``(0, 1)`` (0.5: the
+        median, least absolute deviations).
+    power : float, default=1.5
+        The Tweedie power of ``"tweedie"``: ``0`` (normal, any ``y``),
+        ``1`` (Poisson), ``(1, 2)`` (compound Poisson-Gamma, e.g. claim
+        amounts with exact zeros), ``2`` (Gamma), ``3`` (inverse Gaussian);
+        powers in ``(0, 1)`` raise a ``ValueError`` naming the loss.
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        The penalty ``P(W)`` on the coefficients (never the intercept):
+        ``alpha / 2 * ||W||_F^2`` (``"l2"``), ``alpha * ||W||_1`` (``"l1"``)
+        or ``alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2)``
+        (``"elasticnet"``). The L1 part is applied by a proximal step after
+        each Adam step (soft-thresholding with Adam's per-coordinate step,
+        see Notes), which gives exact zeros.
     alpha : float, default=1e-4
-        L2 penalty on the coefficients (not the intercept), on the scale of
-        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
-        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+        Penalty strength, ``>= 0``, on the scale of the mean loss: with
+        ``"l2"``, ``alpha`` here is ``Ridge(alpha=n_samples * alpha)`` and
+        ``LogisticRegression(C=1 / (n_samples * alpha))``; with ``"l1"`` and
+        ``"elasticnet"`` it is ``Lasso``'s and ``ElasticNet``'s ``alpha``.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in ``[0, 1]`` (``SGDRegressor``'s
+        default); ignored by the other penalties.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (the intercept stays free),
+        by projection after each step, as ``ElasticNet(positive=True)``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
@@ -734,6 +805,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     --------
     AdamLogisticClassifier : Logistic regression trained with Adam.
     sklearn.linear_model.Ridge : The same objective, solved exactly.
+    sklearn.linear_model.ElasticNet : With ``penalty="elasticnet"``.
+    sklearn.linear_model.QuantileRegressor : With ``loss="quantile"``.
+    sklearn.linear_model.PoissonRegressor : With ``loss="poisson"``.
     sklearn.linear_model.SGDRegressor : Linear models trained with SGD.
 
     Notes
@@ -773,6 +847,27 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
+    The L1 part of ``"l1"`` and ``"elasticnet"``, and ``positive``, are
+    applied after every Adam step by their proximal operator with Adam's
+    per-coordinate step ``eta = lr_t / (sqrt(v_hat) + epsilon)``
+    (:meth:`skadam.Adam.step_size`): ``W <- sign(W) max(|W| - eta alpha
+    l1_ratio, 0)``, then ``W <- max(W, 0)`` with ``positive``. This is the
+    preconditioned proximal gradient step of ProxGen (Yun, Lozano & Yang,
+    NeurIPS 2021) with Adam's diagonal preconditioner; coefficients whose
+    optimum is 0 become exactly 0, as with coordinate descent or SAGA. With
+    minibatches ``coef_`` averages the last epoch's iterates: a coefficient
+    is exactly 0 there when it was 0 all epoch long, which holds once
+    training has settled.
+
+    ``score`` is the coefficient of determination R^2 of ``predict`` (the
+    mean ``mu`` with the log-link losses), as for every scikit-learn
+    regressor including ``SGDRegressor``; for the deviance of a GLM or the
+    pinball loss use :func:`sklearn.metrics.d2_tweedie_score`,
+    :func:`~sklearn.metrics.d2_pinball_score`,
+    :func:`~sklearn.metrics.d2_absolute_error_score` or
+    :func:`~sklearn.metrics.mean_poisson_deviance` (with
+    :func:`~sklearn.metrics.make_scorer` in a grid search).
+
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
@@ -784,8 +879,12 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ``n_iter_no_change=5`` (as in :class:`~sklearn.linear_model.SGDClassifier`:
     with tail averaging, waiting longer buys no accuracy).
 
-    The targets are standardised internally (per output: minus the weighted
-    mean, divided by the weighted standard deviation). This is an exact
+    With ``"squared_error"``, ``"huber"`` and ``"quantile"`` the targets
+    are standardised internally (per output: minus the weighted mean,
+    divided by the weighted standard deviation ``c``; ``delta`` becomes
+    ``delta / c`` and the penalty's strengths are rescaled to match, see
+    :mod:`skadam._penalties`); the log-link losses train on ``y`` as it is,
+    whose scale only moves the intercept. This is an exact
     reparametrisation: the objective in the units of ``y`` is the one in
     standardised units times the variance, at the same ``alpha``, so the
     optimum maps back exactly. It puts the coefficients on the unit scale at
@@ -801,6 +900,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, https://arxiv.org/abs/1412.6980
 
+    J. Yun, A. C. Lozano and E. Yang, "Adaptive Proximal Gradient Methods
+    for Structured Neural Networks", NeurIPS 2021 (ProxGen).
+
     Examples
     --------
     >>> from sklearn.datasets import load_diabetes
@@ -815,12 +917,87 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     ((10,), True)
     """
 
-    _y_validation: ClassVar[dict] = {"multi_output": True, "y_numeric": True}
+    _parameter_constraints: ClassVar[dict] = {
+        **_AdamLinearModel._parameter_constraints,
+        "loss": [
+            StrOptions(
+                {"squared_error", "huber", "quantile", "poisson", "gamma", "tweedie"}
+            )
+        ],
+        "delta": [Interval(Real, 0, None, closed="neither")],
+        "quantile": [Interval(Real, 0, 1, closed="neither")],
+        "power": [Interval(Real, None, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        delta=1.0,
+        quantile=0.5,
+        power=1.5,
+        penalty="l2",
+        alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
+        fit_intercept=True,
+        learning_rate=0.01,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        amsgrad=False,
+        batch_size="auto",
+        max_iter=1000,
+        tol=1e-4,
+        n_iter_no_change=5,
+        shuffle=True,
+        random_state=None,
+        early_stopping=False,
+        validation_fraction=0.1,
+        warm_start=False,
+        verbose=0,
+    ):
+        super().__init__(
+            penalty=penalty,
+            alpha=alpha,
+            l1_ratio=l1_ratio,
+            positive=positive,
+            fit_intercept=fit_intercept,
+            learning_rate=learning_rate,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            amsgrad=amsgrad,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            warm_start=warm_start,
+            verbose=verbose,
+        )
+        self.loss = loss
+        self.delta = delta
+        self.quantile = quantile
+        self.power = power
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
+        # As PoissonRegressor, GammaRegressor and TweedieRegressor's tags.
+        tags.target_tags.multi_output = not self._is_glm()
+        tags.target_tags.positive_only = self._is_glm()
         return tags
+
+    def _is_glm(self):
+        return self.loss in {"poisson", "gamma", "tweedie"}
+
+    @property
+    def _y_validation(self):
+        # The log-link losses take one output, as scikit-learn's GLMs do.
+        return {"multi_output": not self._is_glm(), "y_numeric": True}
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
@@ -856,16 +1033,43 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
             Predictions; 1-D for a single output, whether ``y`` was 1-D or a
             column, as in :class:`~sklearn.linear_model.Ridge`.
         """
-        Z = self._decision(X)
+        Z = self._unscaled_loss().inverse_link(self._decision(X))
         return Z.ravel() if Z.shape[1] == 1 else Z
 
+    def _unscaled_loss(self):
+        """The per-sample loss in the units of ``y``."""
+        return regression_loss(
+            self.loss, delta=self.delta, quantile=self.quantile, power=self.power
+        )
+
     def _base_loss(self):
-        return HalfSquaredError()
+        """The loss of the trained (rescaled) targets."""
+        loss = self._unscaled_loss()
+        if loss.target_scale_degree is None:
+            return loss
+        return loss.scaled(self._y_scale_)
+
+    def _penalty(self):
+        """The penalty on the weights of the rescaled targets.
+
+        Training on ``y / c`` (per output) with a loss of degree ``k``
+        divides the objective by ``c**k``: the penalty on the trained weights
+        ``W / c`` then has strengths ``l1 c**(1 - k)`` and ``l2 c**(2 - k)``
+        (see :meth:`skadam._penalties.ElasticNetPenalty.scaled`).
+        """
+        penalty = super()._penalty()
+        k = self._unscaled_loss().target_scale_degree
+        if k is None or not hasattr(self, "_y_scale_"):
+            return penalty
+        c = np.asarray(self._y_scale_, np.float64)[:, None]
+        return penalty.scaled(c ** (1 - k), c ** (2 - k))
 
     def _n_outputs(self):
         return len(self._y_shift_)
 
     def _intercept_is_known(self):
+        if not isinstance(self._unscaled_loss(), HalfSquaredError):
+            return False
         # For centred features and targets the optimal intercept (in trained
         # coordinates) is 0 whatever the weights: holding it there spares Adam
         # the rounding noise of its near-zero gradient, which its normalised
@@ -894,6 +1098,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``predict`` and ``intercept_`` are 1-D and scalar).
         """
         self._y_shift_, self._y_scale_ = target_scaling(moments, self.fit_intercept)
+        if self._unscaled_loss().target_scale_degree is None:
+            # The log link: scaling y only moves the intercept; y stays as is.
+            self._y_shift_ = np.zeros_like(self._y_shift_)
+            self._y_scale_ = np.ones_like(self._y_scale_)
         self._y_1d_ = bool(y_1d)
 
     def _encode_targets(self, y, dtype):
@@ -901,8 +1109,9 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         return ((Y - self._y_shift_) / self._y_scale_).astype(dtype)
 
     def _score_decisions(self, Z, Y, s):
-        # R^2 is unchanged by the per-output affine scaling of the targets.
-        return r2_score(Y, Z, sample_weight=s)
+        # R^2 of the predictions (the inverse link of Z), unchanged by the
+        # per-output affine scaling of the targets.
+        return r2_score(Y, self._base_loss().inverse_link(Z), sample_weight=s)
 
     def _unpack(self, W, b):
         scale = self._y_scale_.astype(W.dtype)
@@ -920,21 +1129,40 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     Minimises, over the coefficients ``W`` and intercepts ``b``::
 
-        (1 / sum(s)) * sum_i s_i * L_i  +  (alpha / 2) * ||W||_F^2
+        (1 / sum(s)) * sum_i s_i * L_i  +  P(W)
 
     with ``L_i`` the negative log-likelihood of the true class of sample
     ``i``: the binary logistic loss with ``coef_`` of shape
     ``(1, n_features)`` for two classes, the multinomial (softmax) loss with
     ``coef_`` of shape ``(n_classes, n_features)`` for more. ``s`` are the
-    sample weights times the class weights, so that with unit weights the
-    minimiser is ``LogisticRegression(C=1 / (n_samples * alpha))``'s.
+    sample weights times the class weights, and ``P`` the ``penalty`` on
+    ``W`` (never the intercepts), so that with unit weights the minimiser
+    is ``LogisticRegression(C=1 / (n_samples * alpha), l1_ratio=...)``'s
+    (``l1_ratio=0`` for ``"l2"``, ``1`` for ``"l1"``, ``l1_ratio`` for
+    ``"elasticnet"``). ``positive=True`` constrains ``W >= 0`` (sign
+    constraints, e.g. monotone effects), which no scikit-learn classifier
+    offers.
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"}, default="l2"
+        The penalty ``P(W)`` on the coefficients (never the intercept):
+        ``alpha / 2 * ||W||_F^2`` (``"l2"``), ``alpha * ||W||_1`` (``"l1"``)
+        or ``alpha * (l1_ratio * ||W||_1 + (1 - l1_ratio) / 2 * ||W||_F^2)``
+        (``"elasticnet"``). The L1 part is applied by a proximal step after
+        each Adam step (soft-thresholding with Adam's per-coordinate step,
+        see Notes), which gives exact zeros.
     alpha : float, default=1e-4
-        L2 penalty on the coefficients (not the intercept), on the scale of
-        the mean loss: ``alpha`` here is ``Ridge(alpha=n_samples * alpha)``
-        and ``LogisticRegression(C=1 / (n_samples * alpha))``.
+        Penalty strength, ``>= 0``, on the scale of the mean loss: with
+        ``"l2"``, ``alpha`` here is ``Ridge(alpha=n_samples * alpha)`` and
+        ``LogisticRegression(C=1 / (n_samples * alpha))``; with ``"l1"`` and
+        ``"elasticnet"`` it is ``Lasso``'s and ``ElasticNet``'s ``alpha``.
+    l1_ratio : float, default=0.15
+        The L1 share of ``"elasticnet"``, in ``[0, 1]`` (``SGDRegressor``'s
+        default); ignored by the other penalties.
+    positive : bool, default=False
+        Constrain the coefficients to be ``>= 0`` (the intercept stays free),
+        by projection after each step, as ``ElasticNet(positive=True)``.
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     learning_rate : float, default=0.01
@@ -1052,9 +1280,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
 
     See Also
     --------
-    AdamLinearRegressor : Ridge regression trained with Adam.
+    AdamLinearRegressor : Linear regression (many losses) trained with Adam.
     sklearn.linear_model.LogisticRegression : The same objective, solved
-        exactly.
+        exactly (``l1_ratio=1`` for ``penalty="l1"``).
     sklearn.neural_network.MLPClassifier : With ``hidden_layer_sizes=()``
         and ``solver="adam"``, a logistic regression trained with Adam.
 
@@ -1094,6 +1322,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     rest of their feature's values and slow its training down: clip them,
     or put a :class:`~sklearn.preprocessing.QuantileTransformer` in front.
 
+    The L1 part of ``"l1"`` and ``"elasticnet"``, and ``positive``, are
+    applied after every Adam step by their proximal operator with Adam's
+    per-coordinate step, which gives exact zeros: see
+    :class:`AdamLinearRegressor`'s Notes and :mod:`skadam._penalties`.
+
     The defaults: a ``learning_rate`` of 0.01 (ten times Adam's usual value:
     the objective is convex and the coefficients on a unit scale), full
     batch on small data (deterministic, it reaches the exact optimum, and
@@ -1114,6 +1347,9 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     ----------
     D. P. Kingma and J. Ba, "Adam: A Method for Stochastic Optimization",
     ICLR 2015, https://arxiv.org/abs/1412.6980
+
+    J. Yun, A. C. Lozano and E. Yang, "Adaptive Proximal Gradient Methods
+    for Structured Neural Networks", NeurIPS 2021 (ProxGen).
 
     Examples
     --------
@@ -1138,7 +1374,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     def __init__(
         self,
         *,
+        penalty="l2",
         alpha=1e-4,
+        l1_ratio=0.15,
+        positive=False,
         fit_intercept=True,
         learning_rate=0.01,
         beta_1=0.9,
@@ -1159,7 +1398,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         class_weight=None,
     ):
         super().__init__(
+            penalty=penalty,
             alpha=alpha,
+            l1_ratio=l1_ratio,
+            positive=positive,
             fit_intercept=fit_intercept,
             learning_rate=learning_rate,
             beta_1=beta_1,

@@ -26,8 +26,14 @@ __all__ = [
     "LOSSES",
     "BaseLoss",
     "HalfBinomialLoss",
+    "HalfGammaLoss",
     "HalfMultinomialLoss",
+    "HalfPoissonLoss",
     "HalfSquaredError",
+    "HalfTweedieLoss",
+    "HuberLoss",
+    "PinballLoss",
+    "regression_loss",
 ]
 
 #: Probabilities are clipped to [_P_MIN, 1 - _P_MIN] for the starting
@@ -44,6 +50,19 @@ class BaseLoss:
 
     #: The name used in error messages and by the estimators.
     name = None
+    #: How the loss scales with the targets: ``L(c y, c z) = c**k L(y, z)``
+    #: for ``c > 0`` (with the loss's parameters in the units of ``y``), so
+    #: that a regressor may train on targets divided by ``c``; None: the
+    #: targets are not rescaled (the log-link losses, the classifiers).
+    target_scale_degree = None
+
+    def scaled(self, scale):
+        """The same loss for targets divided by ``scale`` (shape (K,)).
+
+        Only losses with parameters in the units of ``y`` (Huber's
+        ``delta``) change; the others return themselves.
+        """
+        return self
 
     def loss(self, y, raw_prediction, sample_weight=None):
         """Return ``sum_i s_i * L(y_i, z_i)`` over the given rows.
@@ -138,6 +157,7 @@ class HalfSquaredError(BaseLoss):
     """
 
     name = "squared_error"
+    target_scale_degree = 2
 
     def _per_row_and_gradient(self, y, G):
         G -= y
@@ -238,9 +258,309 @@ class HalfMultinomialLoss(BaseLoss):
             raise ValueError("The log_loss (multinomial) needs one-hot encoded rows.")
 
 
+class HuberLoss(BaseLoss):
+    """Huber's loss of the residual ``r = y - z``, identity link.
+
+    ``L = r**2 / 2`` if ``|r| <= delta``, else ``delta * (|r| - delta / 2)``
+    (Huber 1964), summed over the outputs: quadratic near 0 and linear in
+    the tails, so that outliers pull on the fit with a bounded force.  This
+    is the loss of ``SGDRegressor(loss="huber", epsilon=delta)`` (which
+    calls it ``epsilon``); ``HuberRegressor`` minimises another objective,
+    with a scale fitted jointly.
+
+    Parameters
+    ----------
+    delta : float or ndarray of shape (K,)
+        Threshold, ``> 0``, in the units of ``y`` (one per output).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._losses import HuberLoss
+    >>> HuberLoss(1.0).loss(np.array([[0.5], [3.0]]), np.zeros((2, 1)))
+    2.625
+    """
+
+    name = "huber"
+    target_scale_degree = 2
+
+    def __init__(self, delta):
+        self.delta = delta
+
+    def __repr__(self):
+        return f"HuberLoss(delta={self.delta!r})"
+
+    def scaled(self, scale):
+        return HuberLoss(np.asarray(self.delta, np.float64) / scale)
+
+    def _per_row_and_gradient(self, y, G):
+        G -= y  # -r
+        delta = np.asarray(self.delta, G.dtype)
+        size = np.abs(G)
+        per_elem = np.where(size <= delta, 0.5 * G * G, delta * (size - 0.5 * delta))
+        np.clip(G, -delta, delta, out=G)
+        return per_elem.sum(axis=1)
+
+    def link(self, y_pred):
+        return y_pred
+
+    def inverse_link(self, raw_prediction):
+        return raw_prediction
+
+    def constant_raw_prediction(self, y_mean):
+        # The mean, not Huber's M-estimate of location (which needs the data):
+        # only where the intercept starts.
+        return np.asarray(y_mean, dtype=np.float64)
+
+
+class PinballLoss(BaseLoss):
+    """The pinball (check) loss of quantile regression, identity link.
+
+    ``L = max(q r, (q - 1) r)`` with ``r = y - z``, summed over the outputs
+    (Koenker & Bassett 1978): its minimiser over constants is the
+    ``q``-quantile of ``y``.  The loss of ``QuantileRegressor(quantile=q)``.
+    At ``r = 0`` the gradient returned is 0, the subgradient of least norm.
+
+    Parameters
+    ----------
+    quantile : float
+        ``q``, in ``(0, 1)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._losses import PinballLoss
+    >>> PinballLoss(0.9).loss(np.array([[1.0], [-1.0]]), np.zeros((2, 1)))
+    1.0
+    """
+
+    name = "quantile"
+    target_scale_degree = 1
+
+    def __init__(self, quantile):
+        self.quantile = float(quantile)
+
+    def __repr__(self):
+        return f"PinballLoss(quantile={self.quantile!r})"
+
+    def _per_row_and_gradient(self, y, G):
+        q = self.quantile
+        G -= y  # -r
+        per_elem = np.maximum(-q * G, (1.0 - q) * G)
+        # dL/dz: -q where r > 0, 1 - q where r < 0, 0 where r = 0.
+        G[...] = np.where(G < 0, -q, np.where(G > 0, 1.0 - q, 0.0))
+        return per_elem.sum(axis=1)
+
+    def link(self, y_pred):
+        return y_pred
+
+    def inverse_link(self, raw_prediction):
+        return raw_prediction
+
+    def constant_raw_prediction(self, y_mean):
+        # The mean, not the quantile (which needs the data): only where the
+        # intercept starts.
+        return np.asarray(y_mean, dtype=np.float64)
+
+
+class HalfTweedieLoss(BaseLoss):
+    """Half the Tweedie unit deviance with a log link, ``mu = exp(z)``.
+
+    For the power ``p`` (``p <= 0`` or ``p >= 1``)::
+
+        L = y**(2-p) / ((1-p)(2-p)) - y mu**(1-p) / (1-p) + mu**(2-p) / (2-p)
+
+    (``y**(2-p)`` taken as ``max(y, 0)**(2-p)``), with its limits
+    ``L = y log(y / mu) - y + mu`` at ``p = 1`` (Poisson) and
+    ``L = log(mu / y) + y / mu - 1`` at ``p = 2`` (Gamma), and
+    ``(y - mu)**2 / 2`` at ``p = 0``.  It is half of
+    :func:`sklearn.metrics.mean_tweedie_deviance`'s unit deviance, constant
+    terms included (so that ``L = 0`` when ``mu = y``), and the loss of
+    ``TweedieRegressor(power=p, link="log")``; its gradient is
+    ``dL/dz = mu**(2-p) - y mu**(1-p)``.  Targets: any real for ``p <= 0``,
+    ``y >= 0`` for ``1 <= p < 2``, ``y > 0`` for ``p >= 2``.
+
+    Parameters
+    ----------
+    power : float
+        ``p``; values in ``(0, 1)`` raise a ``ValueError`` (no Tweedie
+        distribution exists there).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._losses import HalfTweedieLoss
+    >>> HalfTweedieLoss(1.5).loss(np.array([[2.0]]), np.log([[2.0]]))
+    0.0
+    """
+
+    name = "tweedie"
+
+    def __init__(self, power):
+        power = float(power)
+        if 0 < power < 1:
+            raise ValueError(
+                f"The tweedie loss needs power <= 0 or power >= 1, got {power!r}: "
+                "no Tweedie distribution has a power in (0, 1)."
+            )
+        self.power = power
+
+    def __repr__(self):
+        return f"{type(self).__name__}(power={self.power!r})"
+
+    def _per_row_and_gradient(self, y, G):
+        p = self.power
+        mu = np.exp(G)
+        if p == 1:
+            per_elem = _xlogy_ratio(y, mu) - y + mu
+            np.subtract(mu, y, out=G)
+        elif p == 2:
+            ratio = y / mu
+            per_elem = -np.log(ratio) + ratio - 1.0
+            np.subtract(1.0, ratio, out=G)
+        else:
+            mu1 = mu ** (1.0 - p)  # mu**(1-p); mu**(2-p) = mu1 * mu
+            mu2 = mu1 * mu
+            y2 = np.maximum(y, 0) ** (2.0 - p) / ((1.0 - p) * (2.0 - p))
+            per_elem = y2 - y * mu1 / (1.0 - p) + mu2 / (2.0 - p)
+            np.subtract(mu2, y * mu1, out=G)
+        return per_elem.sum(axis=1)
+
+    def link(self, y_pred):
+        return np.log(y_pred)
+
+    def inverse_link(self, raw_prediction):
+        return np.exp(raw_prediction)
+
+    def constant_raw_prediction(self, y_mean):
+        # The weighted mean is the optimal constant mean of every Tweedie
+        # deviance: the gradient at a constant mu is sum s (mu - y) mu**(1-p).
+        with np.errstate(divide="ignore"):
+            return np.log(np.asarray(y_mean, dtype=np.float64))
+
+    def check_y(self, y):
+        p = self.power
+        if p <= 0:
+            ok, domain = np.all(np.isfinite(y)), "finite"
+        elif p < 2:
+            ok, domain = np.all(y >= 0), "non-negative (y >= 0)"
+        else:
+            ok, domain = np.all(y > 0), "positive (y > 0)"
+        if not ok:
+            raise ValueError(
+                f"The {self.name} loss{self._power_words()} needs {domain} "
+                "targets; y has values outside that domain."
+            )
+        if p > 0 and not np.any(y > 0):
+            raise ValueError(
+                f"The {self.name} loss{self._power_words()} needs some "
+                "positive targets: all are 0, whose fit has an infinitely "
+                "negative intercept."
+            )
+
+    def _power_words(self):
+        return f" (power={self.power!r})"
+
+
+class HalfPoissonLoss(HalfTweedieLoss):
+    """Half the Poisson deviance, ``L = y log(y / mu) - y + mu``, ``mu = exp(z)``.
+
+    The loss of ``PoissonRegressor``; ``HalfTweedieLoss(power=1)``.  Targets
+    ``y >= 0`` (counts, or rates with exposure as the sample weight), not
+    all 0.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._losses import HalfPoissonLoss
+    >>> round(HalfPoissonLoss().loss(np.array([[0.0], [2.0]]), np.zeros((2, 1))), 6)
+    1.386294
+    """
+
+    name = "poisson"
+
+    def __init__(self):
+        super().__init__(1.0)
+
+    def __repr__(self):
+        return "HalfPoissonLoss()"
+
+    def _power_words(self):
+        return ""
+
+
+class HalfGammaLoss(HalfTweedieLoss):
+    """Half the Gamma deviance, ``L = log(mu / y) + y / mu - 1``, ``mu = exp(z)``.
+
+    The loss of ``GammaRegressor``; ``HalfTweedieLoss(power=2)``.  Targets
+    ``y > 0``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skadam._losses import HalfGammaLoss
+    >>> HalfGammaLoss().loss(np.array([[1.0]]), np.zeros((1, 1)))
+    0.0
+    """
+
+    name = "gamma"
+
+    def __init__(self):
+        super().__init__(2.0)
+
+    def __repr__(self):
+        return "HalfGammaLoss()"
+
+    def _power_words(self):
+        return ""
+
+
+def _xlogy_ratio(y, mu):
+    """``y * log(y / mu)``, 0 where ``y = 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = y * np.log(y / mu)
+    out[y == 0] = 0.0
+    return out
+
+
+def regression_loss(loss, *, delta=1.0, quantile=0.5, power=1.5):
+    """The per-sample loss of :class:`skadam.AdamLinearRegressor`'s ``loss``.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "huber", "quantile", "poisson", "gamma", "tweedie"}
+    delta, quantile, power : float
+        The parameters of ``"huber"``, ``"quantile"`` and ``"tweedie"``.
+
+    Returns
+    -------
+    base_loss : BaseLoss
+
+    Examples
+    --------
+    >>> from skadam._losses import regression_loss
+    >>> regression_loss("tweedie", power=1.2)
+    HalfTweedieLoss(power=1.2)
+    """
+    if loss == "huber":
+        return HuberLoss(delta)
+    if loss == "quantile":
+        return PinballLoss(quantile)
+    if loss == "tweedie":
+        return HalfTweedieLoss(power)
+    return REGRESSION_LOSSES[loss]()
+
+
 #: The losses by the name an estimator asks for.
 LOSSES = {
     "squared_error": HalfSquaredError,
     "binary_log_loss": HalfBinomialLoss,
     "multinomial_log_loss": HalfMultinomialLoss,
+}
+
+#: The regressor's losses without parameters, by name.
+REGRESSION_LOSSES = {
+    "squared_error": HalfSquaredError,
+    "poisson": HalfPoissonLoss,
+    "gamma": HalfGammaLoss,
 }

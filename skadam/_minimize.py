@@ -1,9 +1,12 @@
 """Adam as a :func:`scipy.optimize.minimize` method.
 
-This module speaks SciPy: it normalises ``fun``/``jac``/``args``/``bounds``/
-``callback``, runs a deterministic Adam loop (the update itself lives in
-:mod:`skadam._adam`), counts evaluations of the user's functions, decides why
-it stopped and returns an :class:`scipy.optimize.OptimizeResult`.
+This module speaks SciPy: :func:`adam_minimize` takes SciPy's arguments and its
+own options as keywords, runs the loop (deterministic, or over shuffled
+minibatches of ``args``), decides why it stopped in the words of
+:class:`skadam._status.Status` and builds the
+:class:`scipy.optimize.OptimizeResult`. Turning ``fun``/``jac``/``args``/
+``x0``/``bounds`` into one value-and-gradient object is
+:mod:`skadam._objective`'s job; the update rule is the optimizer's.
 """
 
 import difflib
@@ -11,45 +14,38 @@ import inspect
 import math
 import os
 import sys
+import time
 import warnings
 from numbers import Integral, Real
 
 import numpy as np
 import scipy
-from scipy.optimize import Bounds, OptimizeResult, OptimizeWarning
+from scipy.optimize import OptimizeResult, OptimizeWarning
 
-from ._adam import Adam
+from ._objective import (
+    Minibatches,
+    Objective,
+    ScalarFun,
+    Workers,
+    check_batches,
+    check_rel_step,
+    refuse_constraints,
+    scalar_x0,
+    start,
+)
+from ._optimizers import make_optimizer as _make_optimizer
+from ._status import SCIPY_STATUS, Status
 
 __all__ = ["AdamMinimizer", "adam_minimize"]
 
-_DEFAULTS = {
-    "learning_rate": 0.001,
-    "beta_1": 0.9,
-    "beta_2": 0.999,
-    "epsilon": 1e-8,
-    "bias_correction": True,
-    "amsgrad": False,
-    "weight_decay": 0.0,
-    "decoupled_weight_decay": False,
-    "maxiter": 10_000,
-    "gtol": 1e-5,
-    "ftol": 0.0,
-    "xtol": 0.0,
-    "disp": False,
-    "return_best": False,
-    "finite_diff_rel_step": None,
-}
-# The options that configure the update rule itself.
-_ADAM_OPTIONS = tuple(inspect.signature(Adam).parameters)
-# The options that must be True or False (0 and 1 pass too).
-_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best")
-
-# Status codes (documented in adam_minimize's Notes).
-_CONVERGED, _MAXITER, _NONFINITE, _CALLBACK_STOP = 0, 1, 2, 99
-# SciPy's own wording; converged and non-finite messages name their detail.
+# One message per Status; {detail} names the criterion or the circumstance.
+# The integers SciPy expects come from SCIPY_STATUS when the result is built.
 _MESSAGES = {
-    _MAXITER: "Maximum number of iterations has been exceeded.",
-    _CALLBACK_STOP: "`callback` raised `StopIteration`.",
+    Status.CONVERGED: "Optimization terminated successfully ({detail}).",
+    Status.MAX_ITER: "Maximum number of iterations has been exceeded.",
+    Status.NONFINITE: "Stopped: {detail}.",
+    Status.CALLBACK: "`callback` raised `StopIteration`.",
+    Status.MAX_TIME: "Stopped: the time budget ran out ({detail}).",
 }
 _CRITERIA = {
     "gtol": "max |gradient| <= gtol",
@@ -59,51 +55,134 @@ _CRITERIA = {
     "ftol": "|f change| <= ftol * max(|f|, 1)",
     "xtol": "max |step| <= xtol",
 }
+# The options every algorithm takes, passed to the optimizer.
+_HYPERPARAMETERS = ("learning_rate", "beta_1", "beta_2", "epsilon", "weight_decay")
+# Switches not every algorithm has (Adam has them all), passed on only when
+# set away from their defaults (which are Adam's, and every algorithm's).
+_SWITCHES = ("bias_correction", "amsgrad", "decoupled_weight_decay", "max_grad_norm")
+_FLAGS = ("bias_correction", "amsgrad", "decoupled_weight_decay", "return_best",
+          "return_all")  # fmt: skip
 
 
-def _resolve_tol(options):
-    """Map SciPy's ``tol`` onto ``gtol`` (as BFGS does) unless ``gtol`` is set."""
-    options = dict(options)
-    tol = options.pop("tol", None)
-    if tol is not None:
-        _check_tolerance("tol", tol)
-        options.setdefault("gtol", tol)
-    return options
+# The algorithms the option takes by name.
+def _objective_gradient(optimizer):
+    """``optimizer.objective_gradient``; ``grad`` itself for optimizers without it."""
+    return getattr(optimizer, "objective_gradient", lambda x, grad: grad)
 
 
-def _check_options(options):
-    """Warn about unknown options and validate the known ones eagerly.
+def _eval_params(optimizer, x, state):
+    """The point to report: ``optimizer.eval_params`` (schedule-free), else x."""
+    method = getattr(optimizer, "eval_params", None)
+    return x if method is None else method(x, state)
 
-    Returns the options with defaults filled in (``maxiter`` and
-    ``finite_diff_rel_step`` normalised) and the configured :class:`Adam`.
+
+# -- options -----------------------------------------------------------------
+
+
+def _configure(options):
+    """Validate every option before anything runs; return them and the optimizer.
+
+    ``options`` maps every option name to its value (defaults filled in).
     """
-    unknown = sorted(set(options) - set(_DEFAULTS))
-    if unknown:
-        warnings.warn(
-            f"Unknown solver options: {', '.join(map(_with_hint, unknown))}",
-            OptimizeWarning,
-            stacklevel=_user_stacklevel(),
-        )
-    opts = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
+    options = dict(options)
     for name in _FLAGS:
         # bool("False") is True: a string or other object is a mistake.
-        if not _is_flag(opts[name], top=1):
-            raise ValueError(f"{name} must be True or False, got {opts[name]!r}.")
+        if not _is_flag(options[name], top=1):
+            raise ValueError(f"{name} must be True or False, got {options[name]!r}.")
+        options[name] = bool(options[name])
     # disp may be a level: minimize_scalar passes disp=True on as 2.
-    if not _is_flag(opts["disp"], top=math.inf):
+    if not _is_flag(options["disp"], top=math.inf):
         raise ValueError(
-            f"disp must be True, False or an int >= 0, got {opts['disp']!r}."
+            f"disp must be True, False or an int >= 0, got {options['disp']!r}."
         )
-    adam = Adam(**{k: opts[k] for k in _ADAM_OPTIONS})
-    opts["maxiter"] = _check_maxiter(opts["maxiter"])
+    if options["tol"] is not None:
+        _check_tolerance("tol", options["tol"])
+    if options["gtol"] is None:  # tol sets gtol, as for BFGS
+        options["gtol"] = 1e-5 if options["tol"] is None else options["tol"]
     for name in ("gtol", "ftol", "xtol"):
-        _check_tolerance(name, opts[name])
-    opts["finite_diff_rel_step"] = _check_rel_step(opts["finite_diff_rel_step"])
-    return opts, adam
+        _check_tolerance(name, options[name])
+    options["maxiter"] = _check_maxiter(options["maxiter"])
+    options["maxtime"] = _check_maxtime(options["maxtime"])
+    _check_some_criterion(options)
+    check_rel_step(options["finite_diff_rel_step"], None)
+    Workers(options["workers"])  # validates
+    check_batches(options["batch_size"], options["batch_args"])
+    return options, _optimizer(options)
+
+
+def _optimizer(options):
+    """The optimizer the options describe (``algorithm`` a name or an object)."""
+    algorithm = options["algorithm"]
+    if isinstance(algorithm, str):
+        hyperparameters = {name: options[name] for name in _HYPERPARAMETERS}
+        for name in _SWITCHES:
+            if _is_set(options, name):
+                hyperparameters[name] = options[name]
+        return _make_optimizer(algorithm, **hyperparameters)
+    if not all(callable(getattr(algorithm, m, None)) for m in ("init", "step")):
+        raise ValueError(
+            "algorithm must be a name or an optimizer with init(x) and "
+            f"step(x, grad, state), got {algorithm!r}."
+        )
+    changed = [n for n in (*_HYPERPARAMETERS, *_SWITCHES) if _is_set(options, n)]
+    if changed:
+        raise ValueError(
+            f"With an optimizer object as algorithm, set {', '.join(changed)} on "
+            "that object, not as options of adam_minimize."
+        )
+    return algorithm
+
+
+def _is_set(options, name):
+    value, default = options[name], _DEFAULTS[name]
+    return value is not default and value != default
+
+
+def _is_flag(value, top):
+    if isinstance(value, bool | np.bool_):
+        return True
+    return isinstance(value, Integral) and 0 <= value <= top
+
+
+def _check_tolerance(name, value):
+    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+        raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+
+
+def _check_maxiter(maxiter):
+    """``maxiter`` as an int; integral floats such as ``1e4`` and ``inf`` pass."""
+    if not isinstance(maxiter, bool) and isinstance(maxiter, Real) and maxiter >= 0:
+        if maxiter == math.inf:
+            return math.inf
+        if float(maxiter).is_integer():
+            return int(maxiter)
+    raise ValueError(
+        f"maxiter must be an integer >= 0 or inf (no limit), got {maxiter!r}."
+    )
+
+
+def _check_maxtime(maxtime):
+    if isinstance(maxtime, bool) or not isinstance(maxtime, Real) or not maxtime > 0:
+        raise ValueError(
+            "maxtime must be a number of seconds > 0 (inf for no limit), "
+            f"got {maxtime!r}."
+        )
+    return float(maxtime)
+
+
+def _check_some_criterion(options):
+    """Refuse a run that nothing but an exception could stop."""
+    tolerances = (options["gtol"], options["ftol"], options["xtol"])
+    if options["maxiter"] == math.inf and options["maxtime"] == math.inf:
+        if not any(tolerances):
+            raise ValueError(
+                "maxiter=inf with gtol, ftol and xtol all 0 and no maxtime would "
+                "never stop: give maxiter a number, a tolerance > 0, or maxtime."
+            )
 
 
 # Names other libraries use for skadam's options; None where a close name
-# would mislead (L-BFGS-B's eps is a step size, BFGS's return_all a history).
+# would mislead (L-BFGS-B's eps is a step size).
 _ALIASES = {
     "lr": "learning_rate",
     "alpha": "learning_rate",
@@ -111,9 +190,20 @@ _ALIASES = {
     "beta1": "beta_1",
     "beta2": "beta_2",
     "max_iter": "maxiter",
+    "seed": "rng",
+    "random_state": "rng",
     "eps": None,
-    "return_all": None,
 }
+
+
+def _warn_unknown(unknown):
+    """Warn about unknown options (ignored), naming the option probably meant."""
+    if unknown:
+        warnings.warn(
+            f"Unknown solver options: {', '.join(map(_with_hint, sorted(unknown)))}",
+            OptimizeWarning,
+            stacklevel=_user_stacklevel(),
+        )
 
 
 def _with_hint(name):
@@ -123,12 +213,6 @@ def _with_hint(name):
     else:
         meant = next(iter(difflib.get_close_matches(name, _DEFAULTS, n=1)), None)
     return f"{name} (did you mean {meant}?)" if meant else name
-
-
-def _is_flag(value, top):
-    if isinstance(value, bool | np.bool_):
-        return True
-    return isinstance(value, Integral) and 0 <= value <= top
 
 
 # Warnings point at the first frame outside these folders (skadam, SciPy):
@@ -144,309 +228,49 @@ def _user_stacklevel():
     return level
 
 
-def _check_tolerance(name, value):
-    if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-        raise ValueError(f"{name} must be a real number >= 0, got {value!r}.")
+# -- callbacks ---------------------------------------------------------------
 
 
-def _check_maxiter(maxiter):
-    """``maxiter`` as an int; integral floats such as ``1e4`` and ``inf`` pass."""
-    if not isinstance(maxiter, bool) and isinstance(maxiter, Real) and maxiter >= 0:
-        if maxiter == math.inf:
-            return math.inf
-        if float(maxiter).is_integer():
-            return int(maxiter)
-    raise ValueError(f"maxiter must be an integer >= 0, got {maxiter!r}.")
+def _new_style(callback):
+    """True for ``callback(intermediate_result)``, chosen by the parameter name.
 
-
-def _check_rel_step(value):
-    """None, or a float array of relative steps > 0 (a scalar or one per entry)."""
-    if value is None:
-        return None
-    try:
-        rel = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        rel = None
-    if rel is None or rel.ndim > 1 or not np.all((rel > 0) & np.isfinite(rel)):
-        raise ValueError(
-            "finite_diff_rel_step must be None or real numbers > 0 (a scalar or "
-            f"one per variable), got {value!r}."
-        )
-    return rel
-
-
-# From this many variables, the copies of x handed to the user's functions
-# reuse memory (see _Objective._copy); smaller ones come from NumPy's cache.
-_RECYCLE_MIN_SIZE = 4096
-
-
-class _Objective:
-    """The user's ``fun``/``jac`` with ``args``, counting every call.
-
-    ``evaluate(x, need_f)`` returns ``(f, g)``; ``f`` is None when it was
-    neither needed nor obtained for free (a separate ``jac``).
+    Annotations are not evaluated: on Python 3.14 they are lazy, and one that
+    names an import made only under ``typing.TYPE_CHECKING`` would raise
+    ``NameError`` (SciPy's issue 23913). The names come from the code object
+    when the signature cannot be built at all.
     """
-
-    def __init__(self, fun, jac, args, bounds, rel_step):
-        self.fun, self.args, self.nfev, self.njev = fun, args, 0, 0
-        self.bounds, self._spare = bounds, None
-        combined = _combined_function(fun, jac)
-        if combined is not None:
-            self.combined, self.evaluate = combined, self._evaluate_combined
-        elif callable(jac):
-            self.jac, self.evaluate = jac, self._evaluate_jac
-        else:
-            self.rel_step, self.evaluate = rel_step, self._evaluate_fd
-
-    def value(self, x):
-        # The user's functions get their own copy of x, as SciPy's methods
-        # give: what they keep or modify is never an iterate or the result.
-        return self._call_fun(self._copy(x))
-
-    def _copy(self, x):
-        """A copy of ``x`` for the user, in the last copy's memory if unused.
-
-        Fresh memory for a large array costs page faults on every call (more
-        than the copy itself); the last copy is reused only when nothing but
-        this object refers to it any more.
-        """
-        if x.size < _RECYCLE_MIN_SIZE:
-            return x.copy()
-        spare, self._spare = self._spare, None
-        if spare is None or spare.shape != x.shape or not _unshared(spare):
-            spare = np.empty_like(x)
-        np.copyto(spare, x)
-        self._spare = spare
-        return spare
-
-    def _call_fun(self, x):
-        self.nfev += 1
-        return _scalar(self.fun(x, *self.args))
-
-    def _evaluate_jac(self, x, need_f):
-        self.njev += 1
-        g = _gradient(self.jac(self._copy(x), *self.args), x)
-        return (self.value(x) if need_f else None), g
-
-    def _evaluate_combined(self, x, need_f):
-        self.nfev += 1
-        self.njev += 1
-        out = self.combined(self._copy(x), *self.args)
-        try:
-            f, g = out
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
-            ) from None
-        return _scalar(f), _gradient(g, x)
-
-    def _evaluate_fd(self, x, need_f):
-        """Forward differences; every point evaluated lies inside the bounds."""
-        f = self.value(x)
-        rel = self.rel_step
-        if rel is None:
-            rel = math.sqrt(np.finfo(x.dtype).eps)
-        h = rel * np.maximum(1.0, np.abs(x))
-        moved = x + h if self.bounds is None else _moved_inside(x, h, *self.bounds)
-        # In x's dtype, so a step that rounds away is seen as no step.
-        moved = moved.astype(x.dtype, copy=False)
-        g = np.zeros_like(x)
-        for i in np.flatnonzero(moved != x):
-            xh = x.copy()
-            xh[i] = moved[i]
-            g[i] = (self._call_fun(xh) - f) / (xh[i] - x[i])
-        return f, g
-
-
-def _moved_inside(x, h, lb, ub):
-    """The coordinates ``x_i + h_i`` moved so that they stay inside the bounds.
-
-    Forward where the step fits, else backward, else as far as the wider side
-    allows (as SciPy's ``approx_derivative`` does). A variable fixed by its
-    bounds does not move, and its gradient entry is not estimated.
-    """
-    up, down = ub - x, x - lb
-    h = np.where(h <= up, h, np.where(h <= down, -h, np.where(up >= down, up, -down)))
-    # Rounding must not carry x + h across a bound.
-    return np.clip(x + h, lb, ub)
-
-
-def _combined_function(fun, jac):
-    """Return the function that gives ``(f, g)`` together, or None.
-
-    ``jac=True`` passed directly means ``fun`` returns ``(f, g)``. Through
-    ``minimize``, SciPy wraps such a ``fun`` in a memoizing object and passes
-    its bound ``derivative`` method as ``jac``: calling the wrapped function
-    ourselves keeps ``nfev``/``njev`` equal to the calls of the user's function.
-    """
-    if jac is True:
-        return fun
-    owner = getattr(jac, "__self__", None)
-    inner = getattr(owner, "fun", None)
-    # SciPy's class is private: recognise it by name, not by import.
-    if (
-        owner is fun
-        and type(owner).__name__ == "MemoizeJac"
-        and getattr(jac, "__name__", "") == "derivative"
-        and callable(inner)
-    ):
-        return inner
-    return None
-
-
-def _scalar(f):
-    """``fun``'s value as a float; an array holding one value is accepted."""
-    # Python floats and NumPy float64 (a float subclass) are the common case.
-    if isinstance(f, float):
-        return float(f)
-    # Objects too (Fraction, Decimal, ...): float() decides, as for BFGS.
     try:
-        value = np.asarray(f)
-        if value.size == 1 and value.dtype.kind in "biufO":
-            return float(value.item())
-    except (TypeError, ValueError):
-        pass
-    hint = " (with jac=True, fun may return (f, gradient))"
-    raise ValueError(
-        "fun must return a real scalar (or an array holding one)"
-        f"{hint if isinstance(f, tuple) else ''}, got {f!r:.80}"
-    )
-
-
-def _gradient(g, x):
-    """The gradient as an array of x's shape and dtype.
-
-    Not copied, as SciPy's methods do not copy it: it is used before ``jac``
-    is called again, and whatever keeps it longer (the result, the best
-    iterate, a callback) copies it, in case ``jac`` reuses a buffer. A
-    column, a row or a ``numpy.matrix`` with one entry per variable (and a
-    scalar for one variable) is accepted, as L-BFGS-B accepts them.
-    """
-    if g is None:  # NumPy would read None as NaN
-        raise ValueError(
-            "The gradient is None; jac (or fun with jac=True) must return it."
-        )
-    try:
-        g = np.asarray(g, dtype=x.dtype)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"The gradient must be real numbers, one per variable, got {g!r:.80}"
-        ) from None
-    if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
-        g = g.reshape(x.shape)
-    return g
-
-
-def _prepare_x0(x0):
-    """Return a new 1-D float array (float32 kept, anything else float64)."""
-    x = np.atleast_1d(np.asarray(x0))
-    if x.ndim != 1:
-        raise ValueError(f"x0 must be one-dimensional, got shape {x.shape}.")
-    if np.iscomplexobj(x):
-        raise ValueError("x0 must be real; Adam does not handle complex x0.")
-    # dtype.type, so that big-endian float32 data also stays float32 (native).
-    dtype = x.dtype.type if x.dtype.type in (np.float32, np.float64) else np.float64
-    return np.array(x, dtype=dtype)
-
-
-def _prepare_bounds(bounds, n, dtype):
-    """Return ``(lb, ub)`` arrays of length ``n``, or None if nothing is bounded."""
-    if bounds is None:
-        return None
-    lb, ub = _bound_arrays(bounds, n)
-    if np.isnan(lb).any() or np.isnan(ub).any():
-        raise ValueError(
-            "bounds must not be NaN (nor None inside Bounds): use -inf/inf, or "
-            "None in (low, high) pairs, for no bound."
-        )
-    if np.any(lb > ub):
-        i = np.flatnonzero(lb > ub)[0]
-        raise ValueError(
-            f"Each lower bound must be <= its upper bound; variable {i} has "
-            f"lower bound {lb[i]} > upper bound {ub[i]}."
-        )
-    if np.any(lb == np.inf) or np.any(ub == -np.inf):
-        raise ValueError(
-            "A lower bound of +inf or an upper bound of -inf is unreachable."
-        )
-    if not (np.isfinite(lb).any() or np.isfinite(ub).any()):
-        return None
-    return _in_dtype(lb, ub, dtype)
-
-
-def _bound_arrays(bounds, n):
-    """Float64 ``(lb, ub)`` of length ``n`` from ``Bounds`` or ``(low, high)`` pairs."""
-    if isinstance(bounds, Bounds):
-        lb, ub = bounds.lb, bounds.ub
-    else:
-        pairs = list(bounds)
-        if n == 1 and len(pairs) == 2 and all(np.ndim(b) == 0 for b in pairs):
-            pairs = [pairs]  # one (low, high) pair for a one-variable problem
-        if len(pairs) != n:
-            raise ValueError(
-                f"bounds needs one (low, high) pair per variable, {n} in all; "
-                f"got {len(pairs)} (Bounds(lb, ub) broadcasts scalars)."
-            )
-        bad = [pair for pair in pairs if not _is_pair(pair)]
-        if bad:
-            raise ValueError(
-                f"Each entry of bounds must be a (low, high) pair: {bad[0]!r}"
-            )
-        lb = [-np.inf if low is None else low for low, _ in pairs]
-        ub = [np.inf if high is None else high for _, high in pairs]
-    try:
-        lb, ub = (np.asarray(b, dtype=float) for b in (lb, ub))
-    except (TypeError, ValueError):
-        raise ValueError("bounds must be real numbers or None.") from None
-    try:
-        return np.broadcast_to(lb, (n,)), np.broadcast_to(ub, (n,))
-    except ValueError:
-        raise ValueError(f"bounds do not broadcast to x0's {n} entries.") from None
-
-
-def _is_pair(pair):
-    try:
-        return len(pair) == 2 and not isinstance(pair, str)
-    except TypeError:
-        return False
-
-
-def _in_dtype(lb, ub, dtype):
-    """The bounds in x's dtype, rounded inwards so that clipping stays feasible.
-
-    Only float32 rounds: a float32 bound could otherwise lie just outside the
-    float64 bound the user gave. A fixed variable keeps the nearest value.
-    """
-    if dtype == lb.dtype:
-        return lb, ub
-    low, high = lb.astype(dtype), ub.astype(dtype)
-    with np.errstate(under="ignore"):  # the step next to 0 is subnormal
-        low = np.where(low < lb, np.nextafter(low, dtype.type(np.inf)), low)
-        high = np.where(high > ub, np.nextafter(high, dtype.type(-np.inf)), high)
-    crossed = low > high
-    low[crossed] = high[crossed] = lb[crossed].astype(dtype)
-    return low, high
-
-
-def _refuse_constraints(constraints):
-    if constraints is None:
-        return
-    if isinstance(constraints, list | tuple | dict) and len(constraints) == 0:
-        return
-    raise ValueError(
-        "Adam cannot honour constraints (only bounds, by projection); "
-        f"got constraints={constraints!r}. Use method='SLSQP', 'COBYQA' or "
-        "'trust-constr' for constrained problems."
-    )
-
-
-def _callback_style(callback):
-    """True for ``callback(intermediate_result)``, chosen by the parameter name."""
-    try:
-        parameters = inspect.signature(callback).parameters
+        parameters = list(_signature(callback).parameters)
+    except NameError:
+        parameters = _parameter_names(callback)
     except (TypeError, ValueError):
         return False
-    return set(parameters) == {"intermediate_result"}
+    return parameters == ["intermediate_result"]
+
+
+def _signature(callback):
+    if sys.version_info >= (3, 14):
+        import annotationlib
+
+        return inspect.signature(
+            callback, annotation_format=annotationlib.Format.FORWARDREF
+        )
+    return inspect.signature(callback)
+
+
+def _parameter_names(callback):
+    """Parameter names from the code object, without touching annotations."""
+    code = getattr(callback, "__code__", None)
+    skip = 1 if inspect.ismethod(callback) else 0  # self
+    if code is None:  # a callable object: its __call__, without self
+        code, skip = getattr(type(callback).__call__, "__code__", None), 1
+    if code is None:
+        return []
+    names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+    return list(names[skip:])
+
+
+# -- stopping ----------------------------------------------------------------
 
 
 def _max_abs(a):
@@ -458,71 +282,91 @@ def _max_abs(a):
         if math.isnan(sum(values)):
             return math.nan
         return max(map(abs, values), default=0.0)
-    if a.size < 4096:
-        return float(np.abs(a).max())
     return float(np.maximum(a.max(), -a.min()))  # no temporary array
 
 
-def _projected_gradient_max(x, g, lb, ub):
-    """max |x - clip(x - g, lb, ub)|: the projected gradient L-BFGS-B tests."""
-    return _max_abs(x - np.clip(x - g, lb, ub))
+def _close(f_old, f, ftol):
+    """The relative change test of ftol (SciPy's L-BFGS-B form)."""
+    return abs(f_old - f) <= ftol * max(abs(f_old), abs(f), 1.0)
+
+
+def _nonfinite(f, gmax):
+    return not (math.isfinite(gmax) and (f is None or math.isfinite(f)))
 
 
 class _Stopper:
     """Stopping decisions, and the callback (which may stop the run)."""
 
-    def __init__(self, opts, bounds, callback):
-        self.maxiter, self.bounds, self.callback = opts["maxiter"], bounds, callback
-        self.gtol, self.ftol, self.xtol = opts["gtol"], opts["ftol"], opts["xtol"]
-        self.new_style = callback is not None and _callback_style(callback)
-        # Coupled L2 makes Adam minimize fun + l2/2 |x|^2: test that gradient.
-        self.l2 = 0.0 if opts["decoupled_weight_decay"] else opts["weight_decay"]
+    def __init__(self, options, bounds, callback, optimizer):
+        self.maxiter, self.bounds, self.callback = options["maxiter"], bounds, callback
+        self.gtol, self.ftol, self.xtol = (options[k] for k in ("gtol", "ftol", "xtol"))
+        self.maxtime, self.started = options["maxtime"], time.perf_counter()
+        self.new_style = callback is not None and _new_style(callback)
+        self.objective_gradient = _objective_gradient(optimizer)
         # f is evaluated on every iteration only when something reads it.
-        self.need_f = bool(self.ftol or self.new_style or opts["return_best"])
+        self.need_f = bool(self.ftol or self.new_style or options["return_best"])
         self.detail = ""
 
     def at_start(self, x, f, g):
         """Status at x0 (nit=0), or None to start iterating."""
-        gmax = _max_abs(g)
-        if _nonfinite(f, gmax):
+        if _nonfinite(f, _max_abs(g)):
             self.detail = "the function value or the gradient is not finite at x0"
-            return _NONFINITE
-        if self.gtol and self._gradient_small(x, g, gmax):
-            return _CONVERGED
-        return _MAXITER if self.maxiter == 0 else None
+            return Status.NONFINITE
+        if self.gtol and self.gradient_small(x, g):
+            return Status.CONVERGED
+        return Status.MAX_ITER if self.maxiter == 0 else None
 
     def check(self, nit, x_old, x, f_old, f, g):
         """Status after update ``nit`` moved ``x_old`` to ``x``, or None."""
-        gmax = _max_abs(g)
-        if _nonfinite(f, gmax):
+        if _nonfinite(f, _max_abs(g)):
             self.detail = (
                 f"the function value or the gradient is not finite after update "
                 f"{nit}; the result is the last iterate where both were finite"
             )
-            return _NONFINITE
-        if self.callback is not None and self._callback_stops(nit, x, f, g):
-            return _CALLBACK_STOP
-        if self.gtol and self._gradient_small(x, g, gmax):
-            return _CONVERGED
-        if self.ftol and abs(f_old - f) <= self.ftol * max(abs(f_old), abs(f), 1.0):
+            return Status.NONFINITE
+        if self.callback is not None and self.callback_stops(nit, x, f, g):
+            return Status.CALLBACK
+        if self.converged(x, g, f_old, f):
+            return Status.CONVERGED
+        return self.after_update(nit, x_old, x)
+
+    def converged(self, x, g, f_old, f):
+        """Whether gtol or ftol is met (and ``detail`` says which)."""
+        if self.gtol and self.gradient_small(x, g):
+            return True
+        if self.ftol and f_old is not None and _close(f_old, f, self.ftol):
             self.detail = _CRITERIA["ftol"]
-            return _CONVERGED
+            return True
+        return False
+
+    def after_update(self, nit, x_old, x):
+        """xtol, maxiter and maxtime, which need no evaluation."""
         if self.xtol and _max_abs(x - x_old) <= self.xtol:
             self.detail = _CRITERIA["xtol"]
-            return _CONVERGED
-        return _MAXITER if nit >= self.maxiter else None
+            return Status.CONVERGED
+        if nit >= self.maxiter:
+            return Status.MAX_ITER
+        if self.maxtime != math.inf:
+            elapsed = time.perf_counter() - self.started
+            if elapsed > self.maxtime:
+                self.detail = (
+                    f"maxtime={self.maxtime:g} s; update {nit} ended after "
+                    f"{elapsed:.3g} s"
+                )
+                return Status.MAX_TIME
+        return None
 
-    def _gradient_small(self, x, g, gmax):
-        key = "gtol" if self.bounds is None else "pgtol"
-        if self.l2:
-            g, key = g + self.l2 * x, key + "+l2"
-            gmax = _max_abs(g)
+    def gradient_small(self, x, g):
+        objective_g = self.objective_gradient(x, g)
+        key = ("gtol" if self.bounds is None else "pgtol") + (
+            "" if objective_g is g else "+l2"
+        )
         self.detail = _CRITERIA[key]
-        if self.bounds is None:
-            return gmax <= self.gtol
-        return _projected_gradient_max(x, g, *self.bounds) <= self.gtol
+        if self.bounds is not None:
+            objective_g = x - np.clip(x - objective_g, *self.bounds)
+        return _max_abs(objective_g) <= self.gtol
 
-    def _callback_stops(self, nit, x, f, g):
+    def callback_stops(self, nit, x, f, g):
         try:
             if self.new_style:
                 result = OptimizeResult(x=x.copy(), fun=f, jac=g.copy(), nit=nit)
@@ -534,101 +378,190 @@ class _Stopper:
         return False
 
     def message(self, status):
-        if status == _CONVERGED:
-            return f"Optimization terminated successfully ({self.detail})."
-        if status == _NONFINITE:
-            return f"Stopped: {self.detail}."
-        return _MESSAGES[status]
+        return _MESSAGES[status].format(detail=self.detail)
 
 
-def _nonfinite(f, gmax):
-    return not (math.isfinite(gmax) and (f is None or math.isfinite(f)))
+class _Record:
+    """What the run keeps besides the iterate: the best one, and all of them."""
 
-
-class _Best:
-    """The iterate with the lowest f seen so far (``return_best=True``)."""
-
-    def __init__(self, x, f, g):
-        self.x, self.f, self.g, self.nit = x, f, g.copy(), 0
+    def __init__(self, return_best, return_all):
+        self.return_best, self.return_all = return_best, return_all
+        self.best = None  # (x, f, g, nit)
+        self.allvecs, self.allfuns = [], []
 
     def offer(self, x, f, g, nit):
-        if f < self.f:
-            self.x, self.f, self.g, self.nit = x, f, g.copy(), nit
+        if self.return_all:
+            self.allvecs.append(x.copy())
+            self.allfuns.append(f)
+        if self.return_best and (self.best is None or f < self.best[1]):
+            self.best = (x.copy(), f, g.copy(), nit)
+
+    def drop_last(self):
+        """Forget the last iterate offered: it comes back as the result."""
+        if self.return_all and self.allvecs:
+            self.allvecs.pop()
+            self.allfuns.pop()
 
 
-def _run(objective, x, adam, stopper, return_best):
-    """Adam updates from ``x`` until ``stopper`` says stop.
+# -- the loops ---------------------------------------------------------------
 
-    Every update writes a new iterate, so the arrays handed to the user's
-    functions and the callback are never modified afterwards: the memory of an
-    old iterate is reused only when nothing else refers to it any more.
+
+def _run(objective, optimizer, state, x, stopper, record):
+    """Updates from ``x`` until ``stopper`` says stop.
+
+    Returns ``(x, f, g, nit, status)`` at the final iterate; ``f`` is None
+    when nothing needed it.
     """
-    state = adam.init(x)
     need_f, bounds = stopper.need_f, stopper.bounds
     f, g = objective.evaluate(x, need_f)
-    if g.shape != x.shape:
-        raise ValueError(f"The gradient has shape {g.shape}; x0 has shape {x.shape}.")
     status, nit = stopper.at_start(x, f, g), 0
-    best = _Best(x, f, g) if return_best else None
-    spare = None
+    if status is not Status.NONFINITE:
+        record.offer(x, f, g, 0)
+    step = _Stepper(optimizer, x)
     while status is None:
-        out = spare if spare is not None and _unshared(spare) else np.empty_like(x)
-        spare = None
-        x_new = adam.step(x, g, state, out=out)
+        x_new = step(x, g, state)
         if bounds is not None:
-            np.clip(x_new, bounds[0], bounds[1], out=x_new)
+            np.clip(x_new, *bounds, out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
         status = stopper.check(nit + 1, x, x_new, f, f_new, g_new)
-        if status == _NONFINITE:
-            break
-        spare, x, f, g, nit = x, x_new, f_new, g_new, nit + 1
-        if best is not None:
-            best.offer(x, f, g, nit)
-    return x, f, g, nit, status, best
+        if status is Status.NONFINITE:
+            break  # x is the last iterate where both were finite
+        x, f, g, nit = x_new, f_new, g_new, nit + 1
+        record.offer(x, f, g, nit)
+    return x, f, g, nit, status
 
 
-def _unshared(a):
-    """Whether ``a`` is referred to by one variable of the caller and nothing else.
+class _Stepper:
+    """One update of ``x`` into a second buffer, leaving ``x`` as it was.
 
-    ``a`` is then counted three times (that variable, this parameter, the
-    argument of getrefcount), one more than a new object held by one local
-    variable. Comparing with such a probe, at the same moment and in the same
-    frame, keeps the test right whatever the CPython version counts or a
-    tracer holds. Without sys.getrefcount (other interpreters) nothing is
-    reused.
+    The loop keeps the previous iterate (to return it if the next point is
+    not finite, and for ``xtol``) without a copy when the optimizer can write
+    its update elsewhere (``Adam.step(..., out=...)``); otherwise it steps a
+    copy in place. The two buffers alternate; the user only sees copies.
     """
-    if not hasattr(sys, "getrefcount"):
-        return False
-    probe = object()
-    return sys.getrefcount(a) <= sys.getrefcount(probe) + 1
+
+    def __init__(self, optimizer, x):
+        self.step, self.spare = optimizer.step, np.empty_like(x)
+        self.takes_out = "out" in _parameter_names(optimizer.step)
+
+    def __call__(self, x, g, state):
+        new, self.spare = self.spare, x
+        if self.takes_out:
+            return self.step(x, g, state, out=new)
+        np.copyto(new, x)
+        return self.step(new, g, state)
 
 
-def _result(objective, stopper, x, f, g, nit, status, best):
-    """Build the OptimizeResult; evaluates f at x (counted) if it is unknown."""
-    message = stopper.message(status)
-    if best is not None and best.nit != nit:
-        x, f, g = best.x, best.f, best.g
-        message += f" Returning the best iterate seen, after update {best.nit}."
-    if f is None:
+def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
+    """Updates over shuffled minibatches until ``stopper`` says stop.
+
+    ``fun``/``jac`` see minibatches; gtol and ftol are tested at the end of
+    each epoch on the epoch's means (weighted by batch size) of the
+    minibatch values and gradients. Returns ``(nit, status)``.
+    """
+    nit, status, f_epoch_old = 0, None, None
+    x_old = np.empty_like(x)
+    while status is None:
+        f_sum, g_sum = 0.0, np.zeros_like(x)
+        for args, rows in batches.epoch():
+            objective.args = args
+            f, g = objective.evaluate(x, stopper.need_f)
+            if _nonfinite(f, _max_abs(g)):
+                status = _batch_nonfinite(stopper, nit, x, x_old, record)
+                nit = max(nit - 1, 0)
+                break
+            record.offer(x, f, g, nit)
+            if stopper.gtol:  # the epoch's means, for the tests at its end
+                g_sum += rows * g
+            if stopper.ftol:
+                f_sum += rows * f
+            np.copyto(x_old, x)
+            optimizer.step(x, g, state)
+            if stopper.bounds is not None:
+                np.clip(x, *stopper.bounds, out=x)
+            nit += 1
+            if stopper.callback is not None and stopper.callback_stops(nit, x, f, g):
+                status = Status.CALLBACK
+            status = status or stopper.after_update(nit, x_old, x)
+            if status is not None:
+                break
+        else:
+            f_epoch = f_sum / batches.n
+            if stopper.converged(x, g_sum / batches.n, f_epoch_old, f_epoch):
+                status = Status.CONVERGED
+            f_epoch_old = f_epoch
+    objective.args = batches.args
+    return nit, status
+
+
+def _batch_nonfinite(stopper, nit, x, x_old, record):
+    """Go back to the previous iterate after a non-finite minibatch value."""
+    where = "x0" if nit == 0 else "the iterate before"
+    stopper.detail = (
+        f"the function value or the gradient on a minibatch is not finite after "
+        f"{nit} updates; the result is {where}"
+    )
+    if nit > 0:
+        np.copyto(x, x_old)
+        record.drop_last()
+    return Status.NONFINITE
+
+
+# -- the result ---------------------------------------------------------------
+
+
+def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
+    """Build the OptimizeResult; evaluates f and g at the returned x if unknown."""
+    message, iterate, best = stopper.message(status), x, record.best
+    if best is not None and best[3] != nit:
+        x, f, g = best[0], best[1], best[2]
+        message += f" Returning the best iterate seen, after update {best[3]}."
+    point = x if x is not iterate else _eval_params(optimizer, x, state)
+    if point is not x:  # schedule-free: report the averaged point
+        x, f, g = point, *objective.evaluate(point, True)
+        if status is Status.CONVERGED:
+            message += " (Tested where the gradients were taken; x is the average.)"
+    elif f is None:
         f = objective.value(x)
-        if not math.isfinite(f) and status != _NONFINITE:
-            status = _NONFINITE
-            message = (
-                "The function value is not finite at the returned x. It was not "
-                "evaluated at the iterates before (callable jac); ftol or "
-                "return_best=True make it checked at every iterate."
-            )
-    return OptimizeResult(
+        if record.return_all:  # now known at the last iterate
+            record.allfuns[-1] = f
+    if status is not Status.NONFINITE:
+        status, message = _check_returned(x, f, g, stopper.need_f, status, message)
+    result = OptimizeResult(
         x=x,
         fun=f,
         jac=g.copy(),  # jac may reuse its output buffer after the run
         nit=nit,
         nfev=objective.nfev,
         njev=objective.njev,
-        status=status,
-        success=status == _CONVERGED,
+        status=SCIPY_STATUS[status],
+        success=status is Status.CONVERGED,
         message=message,
+        state=state,
+        iterate=iterate,
     )
+    if record.return_all:
+        result.allvecs, result.allfuns = record.allvecs, record.allfuns
+    return result
+
+
+def _check_returned(x, f, g, checked_before, status, message):
+    """NONFINITE, with its message, if the returned point is unusable."""
+    if not (math.isfinite(f) and math.isfinite(_max_abs(g))):
+        hint = (
+            " It was not evaluated at the iterates before (callable jac); ftol "
+            "or return_best=True make it checked at every iterate."
+        )
+        return Status.NONFINITE, (
+            "The function value or the gradient is not finite at the returned x."
+            + ("" if checked_before else hint)
+        )
+    if not np.isfinite(x).all():
+        return Status.NONFINITE, (
+            "Stopped: x is not finite, though the function value and the "
+            "gradient there are (the update produced a NaN or an infinity)."
+        )
+    return status, message
 
 
 def _verbose(result):
@@ -640,62 +573,65 @@ def _verbose(result):
     print(f"         Gradient evaluations: {result.njev}")
 
 
-def _start(x0, bounds):
-    """The starting point, projected into the box, and the box (or None)."""
-    x = _prepare_x0(x0)
-    box = _prepare_bounds(bounds, x.size, x.dtype)
-    if box is not None:
-        np.clip(x, box[0], box[1], out=x)
-    if not np.isfinite(x).all():
-        i = np.flatnonzero(~np.isfinite(x))[0]
-        raise ValueError(f"x0 must be finite (inside the bounds); x0[{i}] is {x[i]}.")
-    return x, box
-
-
-def _solve(fun, x0, args, jac, bounds, constraints, callback, options):
-    """Normalise the inputs, run Adam, and build the result."""
-    opts, adam = _check_options(options)
-    _refuse_constraints(constraints)
-    args = args if isinstance(args, tuple) else (args,)
-    x, box = _start(x0, bounds)
-    rel_step = opts["finite_diff_rel_step"]
-    if rel_step is not None and rel_step.size not in (1, x.size):
+def _initial_state(optimizer, x, initial_state):
+    """A fresh state, or a copy of ``initial_state`` checked against ``x``."""
+    fresh = optimizer.init(x)
+    if initial_state is None:
+        return fresh
+    if type(initial_state) is not type(fresh):
         raise ValueError(
-            f"finite_diff_rel_step has {rel_step.size} entries, x0 has {x.size}."
+            f"initial_state must be a {type(fresh).__name__} (the state of "
+            f"{type(optimizer).__name__}), got {type(initial_state).__name__}."
         )
-    objective = _Objective(fun, jac, args, box, rel_step)
-    stopper = _Stopper(opts, box, callback)
-    *state, best = _run(objective, x, adam, stopper, opts["return_best"])
-    result = _result(objective, stopper, *state, best)
-    if opts["disp"]:
+    given = initial_state.to_dict()
+    for name, value in fresh.to_dict().items():
+        if isinstance(value, np.ndarray) and not (
+            isinstance(given.get(name), np.ndarray)
+            and given[name].shape == value.shape
+            and given[name].dtype == value.dtype
+        ):
+            got = (
+                getattr(given.get(name), "shape", None),
+                getattr(given.get(name), "dtype", None),
+            )
+            raise ValueError(
+                f"initial_state.{name} must have x0's shape {value.shape} and "
+                f"dtype {value.dtype}, got {got[0]} and {got[1]}."
+            )
+    return initial_state.copy()
+
+
+def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer):
+    """Normalise the inputs, run the loop, and build the result."""
+    refuse_constraints(constraints)
+    args = args if isinstance(args, tuple) else (args,)
+    x, box = start(x0, bounds)
+    rel_step = check_rel_step(options["finite_diff_rel_step"], x.size)
+    state = _initial_state(optimizer, x, options["initial_state"])
+    batches = None
+    if options["batch_size"] is not None:
+        batches = Minibatches(
+            args, options["batch_size"], options["batch_args"], options["rng"]
+        )
+    record = _Record(options["return_best"], options["return_all"])
+    with Workers(options["workers"]) as workers:
+        objective = Objective(fun, jac, args, box, rel_step, workers)
+        stopper = _Stopper(options, box, callback, optimizer)
+        if batches is None:
+            x, f, g, nit, status = _run(objective, optimizer, state, x, stopper, record)
+        else:
+            nit, status = _run_minibatches(
+                objective, optimizer, state, x, stopper, record, batches
+            )
+            f, g = objective.evaluate(x, True)  # on the full data
+        result = _finish(
+            objective, optimizer, state, x, f, g, nit, status, stopper, record
+        )
+    if batches is not None and record.return_all:
+        result.allvecs.append(result.x.copy())
+        result.allfuns.append(result.fun)
+    if options["disp"]:
         _verbose(result)
-    return result
-
-
-def _solve_scalar(fun, args, bracket, bounds, options):
-    """Adam for ``minimize_scalar``, which passes ``bracket`` and no ``x0``.
-
-    The start is the middle point of a three-point ``bracket`` or the mean of
-    a two-point one, else 0; with ``bounds``, their midpoint if both are
-    finite, else that start clipped into them.
-    """
-    if bracket is None:
-        x0 = 0.0
-    elif len(bracket) in (2, 3):
-        x0 = bracket[1] if len(bracket) == 3 else 0.5 * (bracket[0] + bracket[1])
-    else:
-        raise ValueError(f"bracket must hold 2 or 3 points, got {bracket!r}.")
-    box = _prepare_bounds(bounds, 1, np.dtype(np.float64))
-    if box is not None:
-        low, high = box[0][0], box[1][0]
-        finite = math.isfinite(low) and math.isfinite(high)
-        x0 = 0.5 * (low + high) if finite else min(max(x0, low), high)
-
-    def scalar_fun(x, *args):
-        return fun(x[0], *args)
-
-    result = _solve(scalar_fun, [x0], args, None, bounds, None, None, options)
-    result.x, result.jac = result.x[0], result.jac[0]
     return result
 
 
@@ -709,13 +645,41 @@ def adam_minimize(
     bounds=None,
     constraints=None,
     callback=None,
-    **options,
+    *,
+    learning_rate=0.001,
+    beta_1=0.9,
+    beta_2=0.999,
+    epsilon=1e-8,
+    bias_correction=True,
+    amsgrad=False,
+    weight_decay=0.0,
+    decoupled_weight_decay=False,
+    max_grad_norm=None,
+    algorithm="adam",
+    maxiter=10_000,
+    gtol=None,
+    ftol=0.0,
+    xtol=0.0,
+    tol=None,
+    maxtime=math.inf,
+    disp=False,
+    return_best=False,
+    return_all=False,
+    initial_state=None,
+    finite_diff_rel_step=None,
+    workers=None,
+    batch_size=None,
+    batch_args=None,
+    rng=None,
+    bracket=None,
+    **unknown_options,
 ):
     """Minimize a scalar function with Adam: a ``scipy.optimize.minimize`` method.
 
     Pass it as ``method=adam_minimize`` to :func:`scipy.optimize.minimize`
-    (which fills in the arguments below), or call it directly with the same
-    arguments. :class:`AdamMinimizer` holds stored option defaults.
+    (which fills in the arguments below and passes ``options`` as keywords),
+    or call it directly with the same arguments. :class:`AdamMinimizer`
+    holds stored option defaults.
 
     Parameters
     ----------
@@ -728,9 +692,11 @@ def adam_minimize(
         Starting point. It is copied (never modified); float32 stays float32,
         any other dtype (integers included) becomes float64. It must be
         finite once clipped into the bounds (``ValueError`` otherwise). It may
-        be omitted only by :func:`scipy.optimize.minimize_scalar` (see Notes).
+        be omitted (as :func:`scipy.optimize.minimize_scalar` does): the
+        problem then has one scalar variable (see Notes).
     args : tuple, default=()
-        Extra arguments passed to ``fun`` and ``jac``.
+        Extra arguments passed to ``fun`` and ``jac``; with ``batch_size``,
+        the sample arrays among them are passed as minibatches (see Notes).
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
@@ -755,29 +721,29 @@ def adam_minimize(
         Anything else raises a ``ValueError``: Adam cannot honour constraints.
     callback : callable, optional
         Called after every update. ``callback(intermediate_result)`` (chosen
-        when that is its only parameter's name, as SciPy does) receives an
-        :class:`~scipy.optimize.OptimizeResult` with ``x``, ``fun``, ``jac``
-        and ``nit``; this style makes ``fun`` be evaluated every iteration.
-        Any other callable is called as ``callback(xk)`` with a copy of ``x``.
-        Raising ``StopIteration`` in either stops the run (status 99); the
-        return value is ignored (as SciPy ignores it: returning ``True`` does
-        not stop the run). Any other exception propagates, as from ``fun``.
-    **options
-        The options below (Other Parameters), e.g. ``minimize(options=...)``;
-        ``minimize(tol=...)`` arrives as ``options["tol"]``. An unknown name
-        is ignored with an ``OptimizeWarning`` that names it (and the option
-        probably meant), as SciPy's own methods warn; a known option with a
-        bad value raises a ``ValueError`` that names it.
+        when that is its only parameter's name, as SciPy does; annotations
+        are never evaluated) receives an :class:`~scipy.optimize.OptimizeResult`
+        with ``x``, ``fun``, ``jac`` and ``nit``; this style makes ``fun`` be
+        evaluated every iteration. Any other callable is called as
+        ``callback(xk)`` with a copy of ``x``. Raising ``StopIteration`` in
+        either stops the run (status 99); the return value is ignored (as
+        SciPy ignores it). Any other exception propagates, as from ``fun``.
 
     Returns
     -------
     result : scipy.optimize.OptimizeResult
         ``x`` (a new array), ``fun`` and ``jac`` at ``x``, ``nit`` (number of
-        Adam updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
+        updates), ``nfev`` and ``njev`` (calls of the user's ``fun`` and
         ``jac``; with ``jac=True`` each call of ``fun`` counts in both),
-        ``status``, ``success`` and ``message`` (see Notes). ``fun`` is a
-        Python float; ``x`` and ``jac`` have ``x``'s dtype (float32 or
-        float64). There is no ``hess_inv``: Adam builds no curvature model.
+        ``status``, ``success`` and ``message`` (see Notes), ``state``, the
+        optimizer state after the last update, and ``iterate``, the last
+        iterate, the point that state belongs to (continue a run with
+        ``x0=res.iterate`` and ``initial_state=res.state``). ``iterate`` is
+        ``res.x`` itself unless ``return_best`` returned an earlier iterate
+        or the optimizer evaluates at an average (schedule-free AdamW).
+        With ``return_all``, ``allvecs`` and ``allfuns`` too. ``fun`` is a
+        Python float; ``x`` and ``jac`` have ``x``'s dtype. There is no
+        ``hess_inv``: Adam builds no curvature model.
 
     Other Parameters
     ----------------
@@ -787,51 +753,102 @@ def adam_minimize(
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
-        Adam variants (see :class:`skadam.Adam`). These and the other
-        flags (``decoupled_weight_decay``, ``return_best``) take
-        ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
+        Adam variants (see :class:`skadam.Adam`). These and the other flags
+        take ``True``/``False`` or 0/1; anything else raises a ``ValueError``.
     weight_decay : float, default=0.0
         L2 factor; coupled, or AdamW-style with ``decoupled_weight_decay=True``.
     decoupled_weight_decay : bool, default=False
         Decay the parameters directly instead of adding to the gradient.
+    max_grad_norm : float, optional
+        Clip the gradient's L2 norm to this value before each update (as
+        ``torch.nn.utils.clip_grad_norm_``); None (default) does not clip.
+    algorithm : str or optimizer object, default="adam"
+        The update rule: ``"adam"``, ``"nadam"``, ``"radam"``, ``"adamax"`` or
+        ``"schedulefree_adamw"`` (see :func:`skadam.make_optimizer`), built
+        with the hyperparameters above. The options every algorithm takes
+        (``learning_rate``, ``beta_1``, ``beta_2``, ``epsilon``,
+        ``weight_decay``) are always passed, with the defaults shown here;
+        ``bias_correction``, ``amsgrad``, ``decoupled_weight_decay`` and
+        ``max_grad_norm`` only when set, and an algorithm that has no such
+        switch raises a ``ValueError``. Or an object with the optimizer
+        protocol (``init(x)``, ``step(x, grad, state)``, optionally
+        ``eval_params`` and ``objective_gradient``; see :class:`skadam.Adam`),
+        used as it is: its hyperparameters are its own, so the options above
+        must then keep their defaults (``ValueError`` otherwise). When the
+        optimizer evaluates elsewhere than where it takes gradients
+        (schedule-free AdamW's averaged point), ``res.x``, ``res.fun`` and
+        ``res.jac`` are at its evaluation point.
     maxiter : int, default=10000
         Maximum number of updates. An integral float (``1e4``) is accepted,
-        and ``inf`` leaves the stopping to the tolerances.
-    gtol : float, default=1e-5
-        Stop when ``max |g| <= gtol`` (with bounds, the projected gradient
-        ``x - clip(x - g, lb, ub)``, as L-BFGS-B: at a bound-constrained optimum
-        the gradient itself is not zero). ``tol`` sets ``gtol``, as for BFGS.
-        With coupled ``weight_decay``, Adam minimizes
+        and ``inf`` leaves the stopping to the tolerances or ``maxtime``.
+    gtol : float, optional
+        Stop when ``max |g| <= gtol``; default ``tol`` if given, else 1e-5.
+        With bounds the projected gradient ``x - clip(x - g, lb, ub)`` is
+        tested, as by L-BFGS-B. With coupled ``weight_decay``, Adam minimizes
         ``fun(x) + weight_decay / 2 * |x|^2``, so ``g + weight_decay * x`` is
-        tested (``res.jac`` stays the gradient of ``fun``). Decoupled decay
-        is no gradient term: ``g`` is tested, which a large decay can keep
-        from ever being met.
+        tested (``res.jac`` stays the gradient of ``fun``); decoupled decay
+        is no gradient term, so ``g`` is tested.
     ftol : float, default=0.0
         Stop when ``|f_k - f_{k+1}| <= ftol * max(|f_k|, |f_{k+1}|, 1)``.
         Makes ``fun`` be evaluated every iteration.
     xtol : float, default=0.0
-        Stop when the largest absolute change of an entry of ``x`` in one
-        update is ``<= xtol``. Adam's steps are about ``learning_rate`` in
-        size whatever the gradient's scale, so ``xtol`` must be well below
-        ``learning_rate`` (at ``xtol >= learning_rate`` the first update
-        already meets it).
+        Stop when no entry of ``x`` moved by more than ``xtol`` in one update.
+        Adam's steps are about ``learning_rate`` whatever the gradient's
+        scale, so ``xtol`` must be well below ``learning_rate``.
+    tol : float, optional
+        ``minimize(tol=...)`` arrives here; it sets ``gtol`` unless ``gtol``
+        is given.
+    maxtime : float, default=inf
+        Time budget in seconds, from the start of the call: the run stops
+        after the first update that ends past it (status 3, ``success=False``).
     disp : bool or int, default=False
         Print a short summary at the end when true (any int >= 0 is
         accepted: ``minimize_scalar`` passes ``disp=True`` on as 2).
     return_best : bool, default=False
         Return the iterate with the lowest ``fun`` seen (Adam is not a descent
         method) instead of the last one. Makes ``fun`` be evaluated every
-        iteration. ``nit`` still counts every update taken; the message names
-        the update that produced the returned iterate. ``status`` and
-        ``success`` say why the run stopped: the returned iterate (and its
-        ``jac``) need not meet the criterion that stopped it.
+        iteration; ``nit`` still counts every update and the message names
+        the update that produced the returned iterate. Not with ``batch_size``
+        (minibatch values do not compare).
+    return_all : bool, default=False
+        Also return ``allvecs``, a copy of every iterate from ``x0`` to the
+        last one, and ``allfuns``, the value of ``fun`` at each where it was
+        computed (None where not; see Notes).
+    initial_state : optimizer state, optional
+        Continue a run: pass ``res.state`` with ``x0=res.iterate``. It is copied,
+        and must fit ``x0`` (``ValueError`` otherwise). Default: a fresh state.
     finite_diff_rel_step : float or array of shape (n,), optional
         Relative step ``h = rel_step * max(1, |x_i|)`` of the finite
-        differences (one for all variables, or one per variable), ``> 0``;
-        default ``sqrt(machine epsilon)`` of ``x``'s dtype. Forward differences
-        are off by about ``h * f'' / 2``: about 1e-8 in float64, but 3e-4 in
-        float32, above the default ``gtol`` (a gradient that small is then
-        noise; raise ``gtol`` or pass ``jac``).
+        differences, ``> 0``; default ``sqrt(machine epsilon)`` of ``x``'s
+        dtype. Forward differences are off by about ``h * f'' / 2``: about
+        1e-8 in float64, but 3e-4 in float32, above the default ``gtol``.
+    workers : int or map-like callable, optional
+        Evaluate the finite-difference points in parallel: an int is a
+        :class:`multiprocessing.Pool` of that many processes (-1: one per
+        CPU) open for the call (``fun`` and ``args`` must then pickle); a
+        callable is used as ``workers(function, points)``, e.g. ``Pool.map``
+        (as SciPy's BFGS). Results and ``nfev`` equal the serial run's.
+    batch_size : int, optional
+        Stochastic mode: pass shuffled minibatches of this many samples to
+        ``fun``/``jac`` instead of the full ``args`` (see Notes).
+    batch_args : sequence of int, optional
+        Indices of the ``args`` to slice into minibatches. Default: every
+        NumPy array or SciPy sparse matrix in ``args`` with as many rows as
+        the first one.
+    rng : int, numpy.random.Generator or None, optional
+        Seed or generator of the shuffling (``numpy.random.default_rng``).
+    bracket : sequence, optional
+        Passed by :func:`scipy.optimize.minimize_scalar` (see Notes).
+    **unknown_options : dict
+        Ignored, with an ``OptimizeWarning`` that names each one (and the
+        option probably meant), as SciPy's own methods warn.
+
+    Raises
+    ------
+    ValueError
+        For a bad option value (naming it), constraints, bad ``x0``,
+        ``bounds``, gradients, ``initial_state``, or a run with no stopping
+        criterion (``maxiter=inf``, every tolerance 0 and no ``maxtime``).
 
     See Also
     --------
@@ -843,42 +860,66 @@ def adam_minimize(
     A tolerance of 0 disables its criterion; ``ftol`` and ``xtol`` default to
     0 because Adam's steps and function values need not shrink steadily.
 
-    Each call starts Adam afresh (zero moments, update number 1): calling
-    ``minimize`` again from ``res.x`` is not the same as a longer run. To
-    continue a run with its moments, drive :class:`skadam.Adam` and its
-    :class:`skadam.AdamState` directly.
-
     ``fun`` is evaluated every iteration only when something reads it (finite
     differences, ``jac=True``, ``ftol > 0``, ``return_best``, a new-style
-    callback); otherwise once, at the returned ``x``. Non-finite values are
-    detected where ``fun`` and ``jac`` are evaluated: if only ``jac`` is
-    evaluated during the run and ``fun`` turns out NaN or infinite at the end,
-    the result is that last iterate with status 2 and ``success=False``, and
-    the message says so (``ftol`` or ``return_best`` would have stopped at the
-    first such iterate, or returned the best finite one).
+    callback); otherwise once, at the returned ``x``. So ``allfuns`` holds
+    numbers only then. Non-finite values are detected where ``fun`` and
+    ``jac`` are evaluated; the result is then the last iterate where both
+    were finite. A non-finite ``x`` (``epsilon=0`` can divide 0 by 0) is
+    never reported as a success.
+
+    **Resuming.** ``res.state`` is the optimizer's state after the last
+    update and ``res.iterate`` the iterate it belongs to (``res.x`` for
+    Adam); ``minimize(fun, res.iterate, ..., options={"initial_state":
+    res.state})`` continues the run exactly: 100 updates and then 100 more
+    equal 200 in one call, bit for bit (deterministic mode). The state
+    pickles. After a non-finite value (status 2) the state is one update
+    ahead of ``res.x``.
+
+    **Stochastic mode** (``batch_size``). Each epoch shuffles the samples and
+    passes the sliced arguments (rows ``i`` of each, see ``batch_args``) to
+    ``fun`` and ``jac``, one minibatch per update; the last minibatch of an
+    epoch may be smaller. ``fun`` should be a mean over the rows it gets, so
+    that a minibatch's value estimates the full one. ``nit`` and
+    ``maxiter`` count updates (minibatches), as in the deterministic mode;
+    ``xtol``, ``maxtime`` and the callback act after every update (its
+    ``fun`` and ``jac`` are the minibatch values the update used); ``gtol``
+    and ``ftol`` are tested at the end of each epoch on the epoch's means
+    of the minibatch gradients and values (weighted by batch size), which
+    cost nothing more. ``nfev`` and ``njev`` count every call, minibatch or
+    full. The returned ``fun`` and ``jac`` are computed on the full data at
+    ``res.x``, and ``allfuns`` holds minibatch values except the last.
+    Continuing a run is exact when it stopped at the end of an epoch and
+    the same Generator is passed as ``rng``.
 
     ======  ==============================================================
     status  meaning
     ======  ==============================================================
     0       converged; the message names the criterion (gtol, ftol, xtol)
     1       ``maxiter`` updates taken (SciPy's message)
-    2       a non-finite ``fun`` or gradient: the result is the last
-            iterate where both were finite (or, when ``fun`` is only
-            evaluated at the end, the iterate where it is not; see above)
+    2       a non-finite ``fun``, gradient or ``x``
+    3       ``maxtime`` ran out
     99      the callback raised ``StopIteration`` (SciPy's message)
     ======  ==============================================================
 
     :func:`scipy.optimize.minimize_scalar` calls a custom method without
     ``x0`` but with ``bracket``: Adam then starts from the middle of a
     three-point ``bracket`` or the mean of a two-point one, else 0; with
-    ``bounds`` (a pair, ``None`` or infinite ends allowed, or ``Bounds``),
-    from their midpoint if both are finite, else from that start clipped into
-    them. Gradients come from finite differences.
+    ``bounds``, from their midpoint if both are finite, else from that
+    start clipped into them. Gradients come from finite differences.
+    SciPy's ``basinhopping`` and ``dual_annealing`` accept ``adam_minimize``
+    and ``AdamMinimizer`` in ``minimizer_kwargs``.
 
-    SciPy's global optimizers that take ``minimizer_kwargs={"method": ...}``
-    and pass it to :func:`~scipy.optimize.minimize` (``basinhopping``,
-    ``dual_annealing``) accept ``adam_minimize`` and ``AdamMinimizer``;
-    ``shgo`` accepts only method names (it calls ``method.lower()``).
+    References
+    ----------
+    .. [1] D. P. Kingma and J. Ba, "Adam: A Method for Stochastic
+       Optimization", ICLR 2015, arXiv:1412.6980 (Algorithm 1).
+    .. [2] SciPy's contract for custom methods of
+       :func:`scipy.optimize.minimize` ("Custom minimizers"), and its
+       ``_minimize_bfgs`` for the option names ``gtol``, ``return_all``,
+       ``workers`` and ``finite_diff_rel_step``.
+    .. [3] A. Defazio et al., "The Road Less Scheduled", NeurIPS 2024,
+       arXiv:2405.15682 (schedule-free AdamW, evaluated at the average).
 
     Examples
     --------
@@ -889,14 +930,58 @@ def adam_minimize(
     ...                options={"learning_rate": 0.01, "maxiter": 20_000})
     >>> res.success, np.round(res.x, 4)
     (True, array([1., 1.]))
+
+    Continue a run from its state:
+
+    >>> first = minimize(rosen, [-1.2, 1.0], method=adam_minimize, jac=rosen_der,
+    ...                  options={"learning_rate": 0.01, "maxiter": 100})
+    >>> more = minimize(rosen, first.x, method=adam_minimize, jac=rosen_der,
+    ...                 options={"learning_rate": 0.01, "maxiter": 100,
+    ...                          "initial_state": first.state})
+    >>> more.state.step
+    200
+
+    Minibatches of the sample arrays in ``args`` (a mean of squares here):
+
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((200, 2))
+    >>> y = X @ np.array([1.0, -2.0])
+    >>> def fg(w, X, y):
+    ...     r = X @ w - y
+    ...     return 0.5 * np.mean(r**2), X.T @ r / len(y)
+    >>> res = minimize(fg, np.zeros(2), args=(X, y), jac=True,
+    ...                method=adam_minimize,
+    ...                options={"batch_size": 20, "learning_rate": 0.05,
+    ...                         "gtol": 1e-4, "rng": 0})
+    >>> res.success, np.round(res.x, 3)
+    (True, array([ 1., -2.]))
     """
-    options = _resolve_tol(options)
+    given = dict(locals())  # first statement: exactly the parameters
+    options = {name: value for name, value in given.items() if name in _DEFAULTS}
+    _warn_unknown(unknown_options)
+    options, optimizer = _configure(options)
+    if options["return_best"] and options["batch_size"] is not None:
+        raise ValueError(
+            "return_best=True does not work with batch_size: the minibatch "
+            "values of fun do not compare."
+        )
     if x0 is None:
-        if "bracket" not in options:
-            raise TypeError("adam_minimize() needs x0, the starting point.")
-        bracket = options.pop("bracket")
-        return _solve_scalar(fun, args, bracket, bounds, options)
-    return _solve(fun, x0, args, jac, bounds, constraints, callback, options)
+        x0 = scalar_x0(bracket, bounds)
+        result = _solve(
+            ScalarFun(fun), [x0], args, None, bounds, None, callback, options,
+            optimizer,
+        )  # fmt: skip
+        result.x, result.jac = result.x[0], result.jac[0]
+        return result
+    return _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer)
+
+
+_DEFAULTS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(adam_minimize).parameters.items()
+    if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+}
+del _DEFAULTS["bracket"]  # an argument of minimize_scalar's call, not an option
 
 
 class AdamMinimizer:
@@ -940,14 +1025,16 @@ class AdamMinimizer:
                 "AdamMinimizer takes options as keywords only; pass an instance, "
                 "method=AdamMinimizer(...), not the class."
             )
-        options = _resolve_tol(options)
-        _check_options(options)
+        _warn_unknown(set(options) - set(_DEFAULTS))
         self.options = {k: v for k, v in options.items() if k in _DEFAULTS}
+        _configure({**_DEFAULTS, **self.options})
 
     def __call__(self, fun, x0=None, *args, **kwargs):
         """Run :func:`adam_minimize` (same arguments), stored options as defaults."""
-        kwargs = {**self.options, **_resolve_tol(kwargs)}
-        return adam_minimize(fun, x0, *args, **kwargs)
+        stored = dict(self.options)
+        if kwargs.get("tol") is not None and "gtol" not in kwargs:
+            stored.pop("gtol", None)  # a call-time tol beats a stored gtol
+        return adam_minimize(fun, x0, *args, **{**stored, **kwargs})
 
     def __repr__(self):
         items = ", ".join(f"{k}={v!r}" for k, v in self.options.items())

@@ -43,7 +43,6 @@ from scipy import sparse
 from scipy.special import gammaln
 
 from ._adam import _numba_installed
-from ._penalties import L2Penalty
 from ._training import _Epochs
 
 __all__ = [
@@ -148,7 +147,8 @@ def use_lazy(X, batch_size, penalty, n_rows):
     """Whether ``sparse_updates="auto"`` trains ``X`` with :class:`LazyEpochs`.
 
     Yes when ``X`` is sparse, trained in minibatches (``batch_size < n_rows``),
-    the penalty is L2 (or none), and a minibatch touches at most
+    the penalty has no proximal step (L2 or none: no L1 part, not
+    ``positive``), and a minibatch touches at most
     :data:`LAZY_MAX_TOUCHED` of the columns on average.
 
     Parameters
@@ -179,7 +179,7 @@ def use_lazy(X, batch_size, penalty, n_rows):
     """
     if not sparse.issparse(X) or batch_size >= n_rows:
         return False
-    if not isinstance(penalty, L2Penalty):
+    if getattr(penalty, "has_prox", True):  # an L1 part or positive=True
         return False
     touched = float(np.mean(touch_probability(X, batch_size)))
     return touched <= LAZY_MAX_TOUCHED
@@ -196,7 +196,8 @@ class LazyEpochs(_Epochs):
     Parameters
     ----------
     loss : LinearModelLoss
-        With an :class:`~skadam._penalties.L2Penalty`.
+        With a penalty without proximal step (``penalty.has_prox`` False:
+        its gradient is ``penalty.l2 * W``).
     scaling : Standardization
         With zero ``mean`` (scaling only).
     optimizer : object
@@ -221,7 +222,9 @@ class LazyEpochs(_Epochs):
         # The penalty's gradient in trained coordinates: the raw one,
         # alpha_j * w_j = alpha_j * factor_j * w'_j, times factor_j (chain).
         factor = scaling.factor.astype(np.float64)
-        self.curvature = (loss.penalty.alpha / p * factor**2).astype(coef.dtype)
+        self.curvature = (factor**2 / p).astype(coef.dtype)
+        l2 = loss.penalty.l2  # a float, or per output (K, 1) for a regressor
+        self.l2 = l2.astype(coef.dtype) if np.ndim(l2) else l2
         self.factor = scaling.factor
         self.intercept = coef.shape[1] > self.d
         self._compiled = _numba_installed()
@@ -326,7 +329,7 @@ class LazyEpochs(_Epochs):
             grad[:, k] = np.ones(len(R), R.dtype) @ R
         grad /= weight_sum
         grad[:, :k] *= factor  # the chain rule into trained coordinates
-        grad[:, :k] += self.curvature[index[:k]] * sub[:, :k]
+        grad[:, :k] += self.l2 * self.curvature[index[:k]] * sub[:, :k]
         if not (math.isfinite(loss_sum) and np.isfinite(grad).all()):
             return None, None
         return grad, loss_sum

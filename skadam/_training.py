@@ -27,8 +27,11 @@ example): every epoch is then one full-batch step.
 
 Stopping is a pluggable rule (:class:`NoImprovement`, scikit-learn's SGD
 and MLP rule, by default): called after each epoch with an
-:class:`EpochInfo`, it returns whether to stop.  Two more things are done
-one way only: with a validation loss, the coefficients of the epoch with
+:class:`EpochInfo`, it returns whether to stop.  A penalty with a non-smooth
+part (L1, ``positive``) is applied after each optimizer step by its
+proximal operator with the optimizer's per-coordinate step
+(``optimizer.step_size(state)``, see :mod:`skadam._penalties`).  Two more
+things are done one way only: with a validation loss, the coefficients of the epoch with
 the lowest one are restored at the end; a non-finite loss or gradient stops
 the run at once and goes back to the coefficients of the start of that
 epoch, the last ones with a finite objective (:attr:`Status.NONFINITE`).
@@ -340,7 +343,8 @@ def train(
         sees ``scaling.to_raw(coef)``.
     optimizer : object
         With ``step(x, grad, state)`` (the optimizer protocol, e.g.
-        :class:`skadam.Adam`).
+        :class:`skadam.Adam`) and, when ``loss.penalty.has_prox``,
+        ``step_size(state)`` (:meth:`skadam.Adam.step_size`).
     coef : ndarray of shape (K, d + fit_intercept)
         Packed coefficients in trained coordinates, updated in place.
     state : object
@@ -457,6 +461,8 @@ class _Epochs:
             if loss_sum is None:
                 return self._nonfinite(start, average)
             self.optimizer.step(coef, self.grad, self.state)
+            if self.loss.penalty.has_prox:
+                self._proximal_step()
             loss_total += loss_sum
             n_steps += 1
             if average is not None:
@@ -468,6 +474,24 @@ class _Epochs:
         return (
             epoch_loss if math.isfinite(epoch_loss) else self._nonfinite(start, average)
         )
+
+    def _proximal_step(self):
+        """The penalty's non-smooth part, after the step (see skadam._penalties).
+
+        With the optimizer's per-coordinate step ``eta`` in trained
+        coordinates ``W' = W / factor`` it is ``prox(W', eta * factor)``.
+        """
+        step_size = getattr(self.optimizer, "step_size", None)
+        if step_size is None:
+            raise ValueError(
+                f"{type(self.optimizer).__name__} has no step_size(state), which "
+                "the proximal step of an L1 penalty or positive=True needs; use "
+                "Adam."
+            )
+        d = len(self.scaling.factor)
+        eta = step_size(self.state)[:, :d]
+        eta *= self.scaling.factor
+        self.loss.penalty.prox(self.coef[:, :d], eta)
 
     def _gradient(self, sums, weight_sum, coef=None):
         """Loss sum; the objective's gradient (trained coordinates) to self.grad.

@@ -591,6 +591,7 @@ def fit_full_batch(
             "fit_full_batch does not apply class_weight; pass the weights as "
             "sample_weight, or set class_weight=None."
         )
+    _check_squared_or_logistic_l2(estimator)
     kind = "squared"
     if is_classifier(estimator):
         classes = _check_classes("multinomial", _as_dask_array(y), classes)
@@ -609,6 +610,23 @@ def fit_full_batch(
         result, loss_curve = _run_adam(estimator, objective, options)
     _set_fitted(estimator, objective, X, y, result, loss_curve)
     return estimator
+
+
+def _check_squared_or_logistic_l2(estimator):
+    """fit_full_batch minimises the L2 objective only: refuse anything else.
+
+    The other losses and penalties (issue 10) train on Dask data through
+    :class:`Incremental` (``partial_fit``), which runs the estimators' code.
+    """
+    loss = getattr(estimator, "loss", "squared_error")
+    if loss != "squared_error" or estimator.penalty != "l2" or estimator.positive:
+        raise ValueError(
+            "fit_full_batch supports loss='squared_error' (or the classifier's "
+            "log-loss) with penalty='l2' and positive=False, got "
+            f"loss={loss!r}, penalty={estimator.penalty!r}, "
+            f"positive={estimator.positive!r}; use skadam.dask.Incremental, "
+            "which trains every loss and penalty by partial_fit."
+        )
 
 
 def _run_adam(estimator, objective, options):

@@ -977,3 +977,42 @@ def test_lazy_step_refuses_a_gradient_of_another_shape():
         adam.lazy_step(x, np.ones((1, 3)), state, [0, 1])
     assert_array_equal(x, 1.0)
     assert state.step == 0
+
+
+# ---------------------------------------------------------------- step_size
+
+
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_step_size_is_torch_adams_step_over_m_hat(rng, amsgrad):
+    # torch.optim.Adam's step divided by its bias-corrected first moment is
+    # the per-coordinate step the proximal step needs.
+    x_t = torch.tensor(rng.normal(size=6), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.Adam([x_t], lr=0.05, amsgrad=amsgrad, foreach=False)
+    adam = Adam(learning_rate=0.05, amsgrad=amsgrad)
+    x = x_t.detach().numpy().copy()
+    state = adam.init(x)
+    for t in range(1, 30):
+        g = rng.normal(size=6) * (1 + t % 3)
+        before = x_t.detach().clone()
+        x_t.grad = torch.tensor(g)
+        opt.step()
+        adam.step(x, g, state)
+        m_hat = opt.state[x_t]["exp_avg"].numpy() / (1 - 0.9**t)
+        torch_eta = (before - x_t.detach()).numpy() / m_hat
+        assert_allclose(adam.step_size(state), torch_eta, rtol=1e-8)
+
+
+def test_step_size_needs_a_stepped_state():
+    adam = Adam()
+    with pytest.raises(ValueError, match="taken a step"):
+        adam.step_size(adam.init(np.zeros(2)))
+    state = Adam(learning_rate=0.1, bias_correction=False, epsilon=0.5).init(
+        np.zeros(1)
+    )
+    Adam(learning_rate=0.1, bias_correction=False, epsilon=0.5).step(
+        np.zeros(1), np.array([1.0]), state
+    )
+    # Without bias correction: lr / (sqrt(v) + eps), v = (1 - beta_2) g**2.
+    expected = 0.1 / (np.sqrt(0.001) + 0.5)
+    eta = Adam(learning_rate=0.1, bias_correction=False, epsilon=0.5).step_size(state)
+    assert_allclose(eta, [expected])

@@ -11,9 +11,21 @@ from sklearn.utils.estimator_checks import (
 from skadam import AdamLinearRegressor, AdamLogisticClassifier
 
 ESTIMATORS = [AdamLinearRegressor(), AdamLogisticClassifier()]
+# Issue 10: each loss, and each kind of penalty (L1 and elastic net by the
+# proximal step, positive by projection), on each estimator.
+CONFIGURATIONS = [
+    AdamLinearRegressor("huber"),
+    AdamLinearRegressor("quantile", quantile=0.3, penalty="l1"),
+    AdamLinearRegressor("poisson"),
+    AdamLinearRegressor("gamma", penalty="elasticnet"),
+    AdamLinearRegressor("tweedie", power=1.5),
+    AdamLinearRegressor(penalty="elasticnet", positive=True),
+    AdamLogisticClassifier(penalty="l1"),
+    AdamLogisticClassifier(penalty="elasticnet", l1_ratio=0.5),
+]
 
 
-@parametrize_with_checks(ESTIMATORS)
+@parametrize_with_checks(ESTIMATORS + CONFIGURATIONS)
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)
 
@@ -29,7 +41,7 @@ def test_array_api_check_with_scipy_array_api_enabled():
     code = (
         "from sklearn.utils.estimator_checks import check_array_api_input\n"
         "from skadam import AdamLinearRegressor, AdamLogisticClassifier\n"
-        "for est in (AdamLinearRegressor(), AdamLogisticClassifier()):\n"
+        f"for est in [{', '.join(map(repr, ESTIMATORS + CONFIGURATIONS))}]:\n"
         "    check_array_api_input(type(est).__name__, est, 'numpy')\n"
         "print('ok')\n"
     )

@@ -734,3 +734,48 @@ def test_fit_full_batch_warns_and_rejects(client, rng):
         fit_full_batch(AdamLogisticClassifier(class_weight="balanced"), dX, dy)
     with pytest.warns(ConvergenceWarning, match="maxiter=5 steps"):
         fit_full_batch(AdamLogisticClassifier(max_iter=5), dX, dy, client=client)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AdamLinearRegressor("poisson", penalty="l1", alpha=1e-3, batch_size=32),
+        AdamLinearRegressor("quantile", quantile=0.8, positive=True, batch_size=32),
+        AdamLogisticClassifier(penalty="elasticnet", l1_ratio=0.5, batch_size=32),
+    ],
+    ids=["poisson-l1", "quantile-positive", "logistic-elasticnet"],
+)
+def test_incremental_trains_every_loss_and_penalty_as_in_memory(client, rng, estimator):
+    # Issue 10: Incremental runs the estimators' partial_fit, so the losses
+    # and penalties stream from Dask exactly as from memory.
+    X, y = _regression(rng)
+    fit_params = {}
+    if isinstance(estimator, AdamLogisticClassifier):
+        y = (y > 50).astype(int)
+        fit_params = {"classes": [0, 1]}
+    elif estimator.loss == "poisson":
+        y = np.round(np.exp((y - 50) / 30))
+    X = X / 3
+    estimator.set_params(random_state=0)
+    dX, dy, blocks = _as_dask(X, y, False)
+    model = Incremental(estimator, shuffle_blocks=False)
+    expected = clone(estimator)
+    for _ in range(2):
+        model.partial_fit(dX, dy, **fit_params)
+        for Xb, yb in blocks:
+            expected.partial_fit(Xb, yb, **fit_params)
+    _assert_same_model(model.estimator_, expected)
+
+
+def test_fit_full_batch_refuses_the_losses_and_penalties_it_does_not_minimise(
+    client, rng
+):
+    X, y = _regression(rng)
+    dX, dy, _ = _as_dask(X, y, False)
+    for estimator in (
+        AdamLinearRegressor("huber"),
+        AdamLinearRegressor(penalty="l1"),
+        AdamLogisticClassifier(positive=True),
+    ):
+        with pytest.raises(ValueError, match=r"use skadam\.dask\.Incremental"):
+            fit_full_batch(estimator, dX, dy, client=client)

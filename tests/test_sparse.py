@@ -11,7 +11,7 @@ from sklearn.metrics import log_loss
 from skadam import Adam, AdamLinearRegressor, AdamLogisticClassifier
 from skadam._linear_loss import LinearModelLoss
 from skadam._losses import HalfBinomialLoss
-from skadam._penalties import L2Penalty
+from skadam._penalties import L1Penalty, L2Penalty
 from skadam._scaling import Standardization
 from skadam._sparse import (
     LazyEpochs,
@@ -133,6 +133,8 @@ def test_auto_chooses_lazy_steps_for_sparse_minibatches_only(rng):
     assert use_lazy(X, B, penalty, 5000)
     assert not use_lazy(X, 5000, penalty, 5000)  # full batch: exact anyway
     assert not use_lazy(X.toarray(), B, penalty, 5000)
+    assert not use_lazy(X, B, L1Penalty(1e-4), 5000)  # a proximal step
+    assert not use_lazy(X, B, L2Penalty(1e-4, positive=True), 5000)
     dense_sparse = sparse.csr_matrix(np.ones((5000, 20)))
     assert not use_lazy(dense_sparse, 512, penalty, 5000)  # every column touched
 

@@ -6,7 +6,7 @@ from scipy import sparse
 from skadam import Adam, _training
 from skadam._linear_loss import LinearModelLoss
 from skadam._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
-from skadam._penalties import L2Penalty
+from skadam._penalties import L1Penalty, L2Penalty
 from skadam._scaling import Standardization
 from skadam._status import Status
 from skadam._training import (
@@ -356,3 +356,17 @@ def test_fits_in_threads_leave_the_blas_threads_alone(problem, monkeypatch):
     assert limited_in == []
     fit(0)
     assert limited_in == [threading.main_thread()]
+
+
+def test_a_proximal_penalty_needs_the_optimizers_step_size():
+    class NoStepSize:
+        def step(self, x, grad, state):
+            return x
+
+    X, Y = np.ones((4, 2)), np.ones((4, 1))
+    loss = LinearModelLoss(HalfSquaredError(), L1Penalty(0.1))
+    coef = np.zeros((1, 3))
+    source = Minibatches(loss, X, Y, np.ones(4), batch_size=None)
+    with pytest.raises(ValueError, match="NoStepSize has no step_size"):
+        train(loss, Standardization.identity(2, X.dtype), NoStepSize(), coef,
+              None, source, max_epochs=1)  # fmt: skip
