@@ -452,8 +452,8 @@ class _AdamLinearModel(BaseEstimator):
             return False
         if self.sparse_updates == "lazy":
             return True
-        penalty = self._linear_loss().penalty
-        return use_lazy(source.X, source.batch_size, penalty, source.n_rows)
+        penalty, n_outputs = self._linear_loss().penalty, source.Y.shape[1]
+        return use_lazy(source.X, source.batch_size, penalty, source.n_rows, n_outputs)
 
     def _batch_size(self, n_rows, X=None):
         if self.batch_size != "auto":
@@ -724,9 +724,12 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         columns instead of all ``n_features``; the result is an
         approximation of the exact path's (the moments of untouched columns
         do not decay), the same under full batch. ``"auto"``: lazy when
-        ``X`` is sparse, trained in minibatches, and a minibatch touches at
-        most a quarter of the columns on average; exact otherwise. Dense
-        ``X`` and full batch always take the exact path. See the
+        ``X`` is sparse, trained in minibatches, the penalty has no L1 part
+        and no ``positive``, and a cost model says a lazy step is cheaper
+        (few touched columns, several outputs: measured 8.6x faster per
+        epoch on 20-class text, 1.6x slower on binary;
+        :func:`skadam._sparse.use_lazy`); exact otherwise. Dense ``X`` and
+        full batch always take the exact path. See the
         performance page of the documentation.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).
@@ -1198,9 +1201,12 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         columns instead of all ``n_features``; the result is an
         approximation of the exact path's (the moments of untouched columns
         do not decay), the same under full batch. ``"auto"``: lazy when
-        ``X`` is sparse, trained in minibatches, and a minibatch touches at
-        most a quarter of the columns on average; exact otherwise. Dense
-        ``X`` and full batch always take the exact path. See the
+        ``X`` is sparse, trained in minibatches, the penalty has no L1 part
+        and no ``positive``, and a cost model says a lazy step is cheaper
+        (few touched columns, several outputs: measured 8.6x faster per
+        epoch on 20-class text, 1.6x slower on binary;
+        :func:`skadam._sparse.use_lazy`); exact otherwise. Dense ``X`` and
+        full batch always take the exact path. See the
         performance page of the documentation.
     max_iter : int, default=1000
         Maximum number of epochs (passes over the training data).

@@ -118,25 +118,29 @@ def test_lazy_fit_is_close_to_exact_fit_on_held_out_data(rng):
 def test_lazy_fit_serves_csr_and_csc_and_keeps_float32(container, dtype, rng):
     X, y = text_like(rng, n=5000, d=8000)
     X = container(X.astype(dtype))
-    model = AdamLogisticClassifier(random_state=0, max_iter=3, tol=None)
+    params = dict(random_state=0, max_iter=3, tol=None, sparse_updates="lazy")
+    model = AdamLogisticClassifier(**params)
     model.fit(X, y)
     assert model.coef_.dtype == dtype
     assert model.score(X, y) > 0.7
-    csr = AdamLogisticClassifier(random_state=0, max_iter=3, tol=None)
+    csr = AdamLogisticClassifier(**params)
     assert_allclose(csr.fit(X.tocsr(), y).coef_, model.coef_, rtol=1e-5)
 
 
-def test_auto_chooses_lazy_steps_for_sparse_minibatches_only(rng):
+def test_auto_chooses_lazy_steps_where_they_are_cheaper(rng):
     X, _ = text_like(rng, n=5000, d=20_000)
     B = sparse_batch_size(X)
     penalty = L2Penalty(1e-4)
-    assert use_lazy(X, B, penalty, 5000)
-    assert not use_lazy(X, 5000, penalty, 5000)  # full batch: exact anyway
-    assert not use_lazy(X.toarray(), B, penalty, 5000)
-    assert not use_lazy(X, B, L1Penalty(1e-4), 5000)  # a proximal step
-    assert not use_lazy(X, B, L2Penalty(1e-4, positive=True), 5000)
+    # The cost model: an exact step costs K * n_features, a lazy one three
+    # times the minibatch's stored values plus K * its touched columns.
+    assert use_lazy(X, B, penalty, 5000, n_outputs=10)
+    assert not use_lazy(X, B, penalty, 5000, n_outputs=1)
+    assert not use_lazy(X, 5000, penalty, 5000, 10)  # full batch: exact anyway
+    assert not use_lazy(X.toarray(), B, penalty, 5000, 10)
+    assert not use_lazy(X, B, L1Penalty(1e-4), 5000, 10)  # a proximal step
+    assert not use_lazy(X, B, L2Penalty(1e-4, positive=True), 5000, 10)
     dense_sparse = sparse.csr_matrix(np.ones((5000, 20)))
-    assert not use_lazy(dense_sparse, 512, penalty, 5000)  # every column touched
+    assert not use_lazy(dense_sparse, 512, penalty, 5000, 10)  # all touched
 
 
 def test_sparse_updates_lazy_is_exact_without_minibatches(rng):
@@ -156,7 +160,9 @@ def test_lazy_fit_allocates_nothing_of_batch_by_features(rng):
         (np.ones(n * 30), (np.repeat(np.arange(n), 30), cols.ravel())), shape=(n, d)
     )
     y = (X[:, :1000].sum(axis=1).A.ravel() > 0).astype(int)
-    model = AdamLogisticClassifier(random_state=0, max_iter=2, tol=None)
+    model = AdamLogisticClassifier(
+        random_state=0, max_iter=2, tol=None, sparse_updates="lazy"
+    )
     tracemalloc.start()
     try:
         model.fit(X, y)
@@ -170,5 +176,7 @@ def test_regressor_takes_lazy_steps_too(rng):
     X, _ = text_like(rng, n=6000, d=20_000)
     w = rng.normal(size=20_000)
     y = X @ w
-    model = AdamLinearRegressor(random_state=0, max_iter=5, tol=None).fit(X, y)
+    model = AdamLinearRegressor(
+        random_state=0, max_iter=5, tol=None, sparse_updates="lazy"
+    ).fit(X, y)
     assert model.score(X, y) > 0.5
