@@ -231,6 +231,7 @@ class LazyEpochs(_Epochs):
         if np.any(scaling.mean):
             raise ValueError("LazyEpochs needs a standardisation without centring.")
         super().__init__(loss, scaling, optimizer, coef, state, source)
+        self.grad = None  # the exact loop's coefficient-sized buffer: unused here
         X = source.X
         self.d = X.shape[1]
         p = touch_probability(X, source.batch_size)
