@@ -169,6 +169,17 @@ class ElasticNetPenalty:
             np.maximum(W, 0, out=W)
         return W
 
+    @property
+    def strong_convexity(self):
+        """The modulus ``mu`` of strong convexity the penalty gives.
+
+        The smallest L2 strength, ``min(l2)`` (``alpha * (1 - l1_ratio)``
+        before any rescaling): :class:`skadam._training.RelativeGap` bounds
+        the objective's gap by ``||g||^2 / (2 mu)``, and falls back to
+        ``max |g|`` when ``mu = 0`` (no penalty, or pure L1).
+        """
+        return float(np.min(self.l2))
+
     def stationarity(self, W, grad_W):
         """Least-norm subgradient of ``loss + P`` in ``W`` (0 at the optimum).
 

@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import pytest
+from sklearn.base import clone
 from sklearn.utils.estimator_checks import (
     check_param_validation,
     parametrize_with_checks,
@@ -25,8 +26,29 @@ CONFIGURATIONS = [
 ]
 
 
+#: Checks that compare two fits to 1e-7: the certified optimum must then be
+#: tight (scikit-learn's own test suite sets tol=1e-12 for its iterative
+#: solvers in these checks). Full-batch Adam at the edge of stability
+#: amplifies the rounding of the two summation orders (weighted rows against
+#: repeated ones), so the default tol=1e-4 stops the runs at points 1e-3
+#: apart; tol=1e-10 brings them within 1.3e-7.
+TIGHT = {
+    "check_sample_weight_equivalence_on_dense_data": dict(tol=1e-10),
+    "check_sample_weight_equivalence_on_sparse_data": dict(tol=1e-10),
+}
+
+
 @parametrize_with_checks(ESTIMATORS + CONFIGURATIONS)
 def test_sklearn_compatible_estimator(estimator, check):
+    name = getattr(check, "func", check).__name__
+    if name in TIGHT and isinstance(estimator, AdamLinearRegressor):
+        estimator = clone(estimator).set_params(**TIGHT[name])
+        if estimator.loss != "squared_error":
+            # The other losses train at the minibatch step (0.01) even under
+            # full batch, too slowly for a 1e-10 certificate in max_iter:
+            # both fits take the same 200 steps instead (the weights' meaning
+            # is what the check tests; rounding differences grow with steps).
+            estimator.set_params(tol=None, max_iter=200)
     check(estimator)
 
 

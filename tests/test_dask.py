@@ -230,7 +230,7 @@ def test_objective_squared_matches_the_formula(client, rng):
 def test_objective_is_one_task_per_worker_per_call(client, rng):
     _, (dX, dy, _) = _problem(rng, "squared")
     objective = DaskLinearObjective(dX, dy, client=client)
-    holders = [worker for worker, _ in objective._groups]
+    holders = [worker for worker, _ in objective._blocks.groups]
     with get_task_stream(client=client) as stream:
         for _ in range(3):
             objective(np.zeros(objective.coef_shape))
@@ -240,7 +240,7 @@ def test_objective_is_one_task_per_worker_per_call(client, rng):
     # per worker holding blocks, where they are, and never the graph that made
     # X and y.
     assert sorted(task["worker"] for task in tasks) == sorted(3 * holders)
-    assert all("_loss_sums" in str(task["key"]) for task in tasks)
+    assert all("loss_sums" in str(task["key"]) for task in tasks)
     assert not [
         action
         for task in tasks
@@ -256,7 +256,7 @@ def _keys_on_workers(client):
 def test_close_releases_the_blocks(client, rng):
     _, (dX, dy, _) = _problem(rng, "squared")
     objective = DaskLinearObjective(dX, dy, client=client)
-    keys = {block.key for block in objective._blocks}
+    keys = {block.key for block in objective._blocks.futures}
     assert len(keys) == 3
     assert keys <= _keys_on_workers(client)
     objective.close()
@@ -494,6 +494,44 @@ def test_incremental_rejects_column_chunks(client, rng, method):
     assert not hasattr(model, "estimator_")
 
 
+@pytest.mark.parametrize("weights", ["numpy", "dask"])
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
+def test_incremental_splits_sample_weight_along_the_blocks(client, rng, frame, weights):
+    # dask-ml#262: dask-ml's wrapper gives every block all the weights.
+    X, y = _classification(rng)
+    w = rng.uniform(0.0, 2.0, size=len(y))
+    dX, dy, blocks = _as_dask(X, y, frame)
+    dw = w if weights == "numpy" else da.from_array(w, chunks=150)
+    classes = ["ant", "bee", "cat"]
+    estimator = AdamLogisticClassifier(batch_size=32, random_state=0)
+    model = Incremental(estimator, shuffle_blocks=True, random_state=3)
+    model.fit(dX, dy, sample_weight=dw, classes=classes).partial_fit(
+        dX, dy, sample_weight=dw, classes=classes
+    )
+    order = np.arange(len(blocks))
+    np.random.RandomState(3).shuffle(order)  # dask-ml's order, every call
+    bounds = np.cumsum((0, *CHUNKS))
+    expected = clone(estimator)
+    for _ in range(2):
+        for i in order:
+            Xb, yb = blocks[i]
+            wb = w[bounds[i] : bounds[i + 1]]
+            expected.partial_fit(Xb, yb, classes=classes, sample_weight=wb)
+    _assert_same_model(model.estimator_, expected)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+def test_incremental_rejects_weights_of_another_length(client, rng, method):
+    X, y = _regression(rng)
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    model = Incremental(AdamLinearRegressor())
+    with pytest.raises(ValueError, match=r"shape \(399,\), but X has 400 rows"):
+        getattr(model, method)(dX, dy, sample_weight=np.ones(399))
+    assert not hasattr(model, "estimator_")
+    with pytest.raises(ValueError, match="X has 4 row blocks but y has 2"):
+        getattr(model, method)(dX, dy.rechunk(200), sample_weight=np.ones(400))
+
+
 def _same_object(obj):
     return obj
 
@@ -635,104 +673,147 @@ def test_randomized_and_halving_searches_on_the_cluster(client, rng):
 # --- fit_full_batch --------------------------------------------------------
 
 
-def _adam_in_memory(loss, X, Y, alpha, shape, options):
-    def objective(coef):
-        value, grad = loss.objective(coef.reshape(shape), X, Y, None, alpha)
-        return value, grad.ravel()
+def _full_batch_problem(rng, kind):
+    """Data with offsets and scales (the standardisation must match) and weights."""
+    X = rng.normal(size=(400, 5)) * [1.0, 10.0, 100.0, 0.1, 1.0] + 5.0
+    logits = (X - 5.0) / [1.0, 10.0, 100.0, 0.1, 1.0] @ rng.normal(size=(5, 3))
+    y = {
+        "binary": np.array(["no", "yes"])[(logits[:, 0] > 0).astype(int)],
+        "multiclass": np.array(["ant", "bee", "cat"])[logits.argmax(axis=1)],
+        "one output": 50.0 + 10.0 * logits[:, 0] + rng.normal(size=400),
+        "two outputs": 50.0 + 10.0 * logits[:, :2] + rng.normal(size=(400, 2)),
+    }[kind]
+    Estimator = AdamLinearRegressor if "output" in kind else AdamLogisticClassifier
+    return X, y, rng.uniform(0.0, 3.0, size=400), Estimator
 
-    x0 = np.zeros(np.prod(shape))
-    return minimize(objective, x0, method=adam_minimize, jac=True, options=options)
+
+def _assert_same_fit(model, expected, rtol=1e-9):
+    assert model.n_iter_ == expected.n_iter_
+    assert model.t_ == expected.t_ == model.adam_state_.step
+    assert model.coef_.shape == expected.coef_.shape
+    assert model.coef_.dtype == expected.coef_.dtype
+    assert np.shape(model.intercept_) == np.shape(expected.intercept_)
+    assert_allclose(model.coef_, expected.coef_, rtol=rtol, atol=1e-12)
+    assert_allclose(model.intercept_, expected.intercept_, rtol=rtol, atol=1e-12)
+    assert_allclose(model.loss_curve_, expected.loss_curve_, rtol=rtol)
 
 
-def test_fit_full_batch_classifier_follows_adam_in_memory(client, rng):
-    X, y = _classification(rng)
+@pytest.mark.parametrize("frame", [False, True], ids=["array", "dataframe"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "one output", "two outputs"])
+def test_fit_full_batch_equals_the_full_batch_fit_in_memory(client, rng, kind, frame):
+    # The oracle: the estimator's own fit on the same rows, in memory.
+    X, y, w, Estimator = _full_batch_problem(rng, kind)
+    params = dict(
+        batch_size=None, learning_rate=0.01, alpha=1e-3, max_iter=80, tol=None
+    )
+    expected = Estimator(**params).fit(X, y, sample_weight=w)
+    dX, dy, blocks = _as_dask(X, y, frame)
+    dw = da.from_array(w, chunks=150)  # other chunks than X's: realigned
+    model = Estimator(**params)
+    assert fit_full_batch(model, dX, dy, dw, client=client) is model
+    _assert_same_fit(model, expected)
+    if frame:
+        assert_array_equal(model.feature_names_in_, dX.columns)
+    else:
+        assert not hasattr(model, "feature_names_in_")
+    predicted = model.predict(blocks_X(blocks))  # a DataFrame if fitted on one
+    if Estimator is AdamLogisticClassifier:
+        assert_array_equal(model.classes_, expected.classes_)
+        assert_array_equal(predicted, expected.predict(X))
+    else:
+        assert_allclose(predicted, expected.predict(X), rtol=1e-9)
+
+
+def test_fit_full_batch_stops_as_fit_does(client, rng):
+    X, y, w, _ = _full_batch_problem(rng, "one output")
+    params = dict(batch_size=None, learning_rate=0.1, max_iter=500, tol=1e-3)
+    expected = AdamLinearRegressor(**params).fit(X, y, sample_weight=w)
+    assert expected.n_iter_ < 500  # the stopping rule fired
+    model = fit_full_batch(
+        AdamLinearRegressor(**params), *_as_dask(X, y, False)[:2], w, client=client
+    )
+    _assert_same_fit(model, expected)
+
+
+def test_fit_full_batch_reaches_the_ridge_optimum(client, rng):
+    X, y, w, _ = _full_batch_problem(rng, "two outputs")
     dX, dy, _ = _as_dask(X, y, frame=False)
-    classifier = AdamLogisticClassifier(
-        alpha=1e-3, learning_rate=0.05, max_iter=40, tol=None
+    regressor = AdamLinearRegressor(
+        alpha=0.01, learning_rate=0.05, max_iter=1000, tol=None
     )
-    assert fit_full_batch(classifier, dX, dy, client=client) is classifier
-    Y = (y[:, None] == np.array(["ant", "bee", "cat"])).astype(float)
-    options = {"learning_rate": 0.05, "maxiter": 40, "gtol": 0.0}
-    expected = _adam_in_memory(LinearLoss("multinomial"), X, Y, 1e-3, (3, 6), options)
-    coef = expected.x.reshape(3, 6)
-    assert_array_equal(classifier.classes_, ["ant", "bee", "cat"])
-    assert_allclose(classifier.coef_, coef[:, :5], rtol=1e-8, atol=1e-12)
-    assert_allclose(classifier.intercept_, coef[:, 5], rtol=1e-8, atol=1e-12)
-    assert classifier.n_iter_ == classifier.t_ == 40
-    assert len(classifier.loss_curve_) == 40
-    assert_allclose(classifier.loss_curve_[-1], expected.fun, rtol=1e-10)
-    decision = X @ coef[:, :5].T + coef[:, 5]
-    assert_array_equal(classifier.predict(X), classifier.classes_[decision.argmax(1)])
-    assert classifier.score(X, y) > 0.8
+    fit_full_batch(regressor, dX, dy, w, client=client)
+    # (1/sum(s)) sum s_i r_i^2 / 2 + alpha/2 |W|^2 is Ridge's objective / sum(s).
+    ridge = Ridge(alpha=w.sum() * 0.01).fit(X, y, sample_weight=w)
+    assert_allclose(regressor.coef_, ridge.coef_, rtol=1e-8, atol=1e-8)
+    assert_allclose(regressor.intercept_, ridge.intercept_, rtol=1e-8)
 
 
-def _frames(X, y):
-    import dask.dataframe as dd
-    import pandas as pd
-
-    df = pd.DataFrame(X, columns=list("abcd"))
-    y = pd.Series(y) if y.ndim == 1 else pd.DataFrame(y)
-    return df, dd.from_pandas(df, npartitions=3), dd.from_pandas(y, npartitions=3)
-
-
-def test_fit_full_batch_regressor_reaches_the_ridge_optimum(client, rng):
-    X = rng.normal(size=(300, 4))
-    Y = X @ rng.normal(size=(4, 2)) + 1.5 + 0.1 * rng.normal(size=(300, 1))
-    df, dX, dY = _frames(X, Y)
-    regressor = AdamLinearRegressor(alpha=0.01, learning_rate=0.1, max_iter=1000)
-    fit_full_batch(regressor, dX, dY.to_dask_array(lengths=True), gtol=1e-7)
-    ridge = Ridge(alpha=300 * 0.01).fit(X, Y)
-    assert_allclose(regressor.coef_, ridge.coef_, atol=1e-5)
-    assert_allclose(regressor.intercept_, ridge.intercept_, atol=1e-5)
-    assert regressor.n_iter_ < 1000  # stopped on gtol
-    assert_array_equal(regressor.feature_names_in_, list("abcd"))
-    assert_allclose(regressor.predict(df), ridge.predict(X), atol=1e-4)
-
-
-def test_fit_full_batch_regressor_with_1d_targets(client, rng):
-    X = rng.normal(size=(300, 4)).astype(np.float32)
-    y = X @ rng.normal(size=4).astype(np.float32) + 1.0
-    df, dX, dy = _frames(X, y)
-    regressor = AdamLinearRegressor(alpha=0.0, learning_rate=0.1, max_iter=30)
-    regressor.set_params(tol=None).fit(X[:50], y[:50])  # state to be replaced
-    assert fit_full_batch(regressor, dX, dy) is regressor
-    options = {"learning_rate": 0.1, "maxiter": 30, "gtol": 0.0}
-    expected = _adam_in_memory(
-        LinearLoss("squared"), X, y[:, None].astype(float), 0.0, (1, 5), options
-    )
-    assert regressor.coef_.dtype == np.float32
-    assert regressor.coef_.shape == (4,)
-    assert_allclose(regressor.coef_, expected.x[:4], rtol=1e-5)
-    assert_allclose(regressor.intercept_, expected.x[4], rtol=1e-5)
-    assert regressor.n_iter_ == regressor.t_ == 30
-    predictions = regressor.predict(df)
-    assert predictions.shape == (300,)
-    assert predictions.dtype == np.float32
-    # No Adam state is left from the earlier fit: partial_fit starts afresh.
-    assert not hasattr(regressor, "adam_state_")
-    regressor.set_params(batch_size=None).partial_fit(X, y)
-    assert regressor.t_ == 1
+def test_fit_full_batch_keeps_float32_and_a_1d_target(client, rng):
+    X, y, _, _ = _full_batch_problem(rng, "one output")
+    X = X.astype(np.float32)
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=30, tol=None)
+    expected = AdamLinearRegressor(**params).fit(X, y)
+    model = AdamLinearRegressor(**params).fit(X[:50], y[:50])  # to be replaced
+    fit_full_batch(model, *_as_dask(X, y, False)[:2], client=client)
+    # Block sums add up in float64 on the client: float32 rounding differs.
+    _assert_same_fit(model, expected, rtol=1e-4)
+    assert model.predict(X).dtype == np.float32
+    assert model.predict(X).shape == (400,)
 
 
 def test_fit_full_batch_column_target_has_the_in_memory_shapes(client, rng):
-    X = rng.normal(size=(120, 4))
-    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + 1.0)[:, None]  # a column
-    _, dX, dy = _frames(X, y)
-    dy = dy.to_dask_array(lengths=True)
-    params = dict(learning_rate=0.1, max_iter=50, tol=None)
-    on_cluster = fit_full_batch(AdamLinearRegressor(**params), dX, dy)
-    in_memory = AdamLinearRegressor(**params).fit(X, y)
-    assert on_cluster.coef_.shape == in_memory.coef_.shape == (4,)
-    assert on_cluster.intercept_.shape == in_memory.intercept_.shape == (1,)
-    assert on_cluster.predict(X).shape == in_memory.predict(X).shape
+    X, y, _, _ = _full_batch_problem(rng, "one output")
+    y = y[:, None]  # a column
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=20, tol=None)
+    expected = AdamLinearRegressor(**params).fit(X, y)
+    model = fit_full_batch(
+        AdamLinearRegressor(**params), *_as_dask(X, y, False)[:2], client=client
+    )
+    _assert_same_fit(model, expected)
+    assert model.coef_.shape == (5,)
+    assert model.intercept_.shape == (1,)
 
 
-def test_fit_full_batch_warns_and_rejects(client, rng):
-    X, y = _classification(rng)
+def test_fit_full_batch_warm_start_continues_as_fit(client, rng):
+    X, y, w, _ = _full_batch_problem(rng, "multiclass")
+    params = dict(
+        batch_size=None, learning_rate=0.01, max_iter=15, tol=None, warm_start=True
+    )
+    expected = AdamLogisticClassifier(**params).fit(X, y, sample_weight=w)
+    expected.fit(X, y, sample_weight=w)
     dX, dy, _ = _as_dask(X, y, frame=False)
-    with pytest.raises(ValueError, match="class_weight"):
-        fit_full_batch(AdamLogisticClassifier(class_weight="balanced"), dX, dy)
-    with pytest.warns(ConvergenceWarning, match="maxiter=5 steps"):
+    model = AdamLogisticClassifier(**params)
+    for _ in range(2):
+        fit_full_batch(model, dX, dy, w, client=client)
+    _assert_same_fit(model, expected)
+    assert model.t_ == 30
+
+
+def test_fit_full_batch_block_of_zero_weights_counts_for_nothing(client, rng):
+    X, y, w, _ = _full_batch_problem(rng, "binary")
+    w[: CHUNKS[0]] = 0.0  # the whole first block
+    params = dict(batch_size=None, learning_rate=0.01, max_iter=30, tol=None)
+    expected = AdamLogisticClassifier(**params).fit(X, y, sample_weight=w)
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    model = fit_full_batch(AdamLogisticClassifier(**params), dX, dy, w, client=client)
+    _assert_same_fit(model, expected)
+
+
+def test_fit_full_batch_takes_one_task_per_worker_per_step(client, rng):
+    X, y, _, _ = _full_batch_problem(rng, "binary")
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    model = AdamLogisticClassifier(batch_size=None, max_iter=7, tol=None)
+    with get_task_stream(client=client) as stream:
+        fit_full_batch(model, dX, dy, client=client)
+    steps = [task for task in stream.data if "loss_sums" in str(task["key"])]
+    # Seven steps, and the objective at the last iterate (the stopping rule's).
+    assert len(steps) == (7 + 1) * len(client.scheduler_info()["workers"])
+
+
+def test_fit_full_batch_warns_as_fit(client, rng):
+    X, y, _, _ = _full_batch_problem(rng, "binary")
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    with pytest.warns(ConvergenceWarning, match="max_iter=5 epochs"):
         fit_full_batch(AdamLogisticClassifier(max_iter=5), dX, dy, client=client)
 
 
@@ -767,15 +848,61 @@ def test_incremental_trains_every_loss_and_penalty_as_in_memory(client, rng, est
     _assert_same_model(model.estimator_, expected)
 
 
-def test_fit_full_batch_refuses_the_losses_and_penalties_it_does_not_minimise(
-    client, rng
-):
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AdamLinearRegressor("poisson", penalty="l1", alpha=1e-3),
+        AdamLinearRegressor("huber", delta=5.0, positive=True),
+        AdamLogisticClassifier(penalty="elasticnet", l1_ratio=0.5, alpha=1e-3),
+    ],
+    ids=["poisson-l1", "huber-positive", "logistic-elasticnet"],
+)
+def test_fit_full_batch_trains_every_loss_and_penalty_as_fit(client, rng, estimator):
+    # fit_full_batch goes through the estimators' own training code, so the
+    # losses, the proximal step and the projection come along: the oracle is
+    # the same estimator's fit(batch_size=None) in memory.
     X, y = _regression(rng)
+    if isinstance(estimator, AdamLogisticClassifier):
+        y = (y > 50).astype(int)
+    elif estimator.loss == "poisson":
+        y = np.round(np.exp((y - 50) / 30))
+    estimator.set_params(batch_size=None, learning_rate=0.01, max_iter=60, tol=None)
+    expected = clone(estimator).fit(X, y)
     dX, dy, _ = _as_dask(X, y, False)
-    for estimator in (
-        AdamLinearRegressor("huber"),
-        AdamLinearRegressor(penalty="l1"),
-        AdamLogisticClassifier(positive=True),
-    ):
-        with pytest.raises(ValueError, match=r"use skadam\.dask\.Incremental"):
-            fit_full_batch(estimator, dX, dy, client=client)
+    model = fit_full_batch(estimator, dX, dy, client=client)
+    _assert_same_fit(model, expected)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(class_weight="balanced"), "class_weight='balanced'"),
+        (dict(early_stopping=True), "early_stopping"),
+        (dict(weights="zero"), "All sample weights times class weights are zero"),
+        (
+            dict(weights="short"),
+            r"sample_weight must have shape \(400,\), got \(399,\)",
+        ),
+        (dict(classes=["ant", "bee"]), "not in classes_"),
+        (dict(nan=True), "Input X contains NaN"),
+        (dict(alpha=-1.0), "alpha"),
+    ],
+)
+def test_fit_full_batch_rejects(client, rng, change, message):
+    X, y = _classification(rng)
+    weights = {"zero": np.zeros(400), "short": np.ones(399)}.get(
+        change.pop("weights", None)
+    )
+    classes = change.pop("classes", None)
+    if change.pop("nan", False):
+        X[350, 2] = np.nan  # in the last block: raised on a worker
+    dX, dy, _ = _as_dask(X, y, frame=False)
+    with pytest.raises(ValueError, match=message):
+        fit_full_batch(
+            AdamLogisticClassifier(**change),
+            dX,
+            dy,
+            weights,
+            classes=classes,
+            client=client,
+        )

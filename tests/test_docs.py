@@ -420,8 +420,17 @@ def test_gallery_figures_have_content_when_their_cell_ends(path):
     code += f"\nprint(_run_cells_and_check_figures({str(path)!r}))\n"
     done = subprocess.run(
         [sys.executable, "-c", code],
-        # This checkout's skadam, not an installed one (as test_common does).
-        env={**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(DOCS.parent)},
+        # The checkout under test, whatever directory the example runs in.
+        env={
+            **os.environ,
+            "MPLBACKEND": "Agg",
+            "PYTHONPATH": os.pathsep.join(
+                [
+                    str(Path(__file__).resolve().parents[1]),
+                    os.environ.get("PYTHONPATH", ""),
+                ]
+            ),
+        },
         capture_output=True,
         text=True,
         timeout=600,
@@ -462,7 +471,7 @@ def test_install_commands_install_from_the_checkout():
     # skadam is not on PyPI: every install command names the checkout,
     # "pip install ." or 'pip install ".[extra]"', never "skadam[extra]".
     texts = dict(_install_texts())
-    assert {"README.md", "docs/install.rst", "skadam/dask.py"} <= set(texts)
+    assert {"README.md", "docs/install.rst", "skadam/dask/__init__.py"} <= set(texts)
     from_pypi = {
         name: re.findall(r".*\bskadam\[.*", text)
         for name, text in texts.items()

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from optimum import exact_optimum
 from scipy import sparse
+from scipy.optimize import minimize_scalar
 
 from skadam import Adam, _training
 from skadam._linear_loss import LinearModelLoss
@@ -370,3 +372,105 @@ def test_a_proximal_penalty_needs_the_optimizers_step_size():
     with pytest.raises(ValueError, match="NoStepSize has no step_size"):
         train(loss, Standardization.identity(2, X.dtype), NoStepSize(), coef,
               None, source, max_epochs=1)  # fmt: skip
+
+
+# -- the certified stopping rule ------------------------------------------------
+
+
+def _gap_rule(loss, d, tol=1e-4, **kwargs):
+    identity = Standardization.identity(d, np.float64)
+    return _training.RelativeGap(tol, 5, loss.penalty, identity, True, **kwargs)
+
+
+@pytest.mark.parametrize("kind", ["squared", "binary_logistic"])
+def test_relative_gap_bounds_the_exact_gap(problem, kind):
+    # At points along the way to the optimum, with the intercept at its own
+    # optimum (g_b = 0, where the bound is the duality gap itself): the
+    # bound is at least the true relative gap, against the optimum computed
+    # by L-BFGS-B (scipy) on the objective written out in tests/optimum.py.
+    X, Y, _ = problem
+    alpha = 0.05
+    loss = make_loss(kind, alpha)
+    best = exact_optimum(X, Y, alpha, kind != "squared")[2]
+    rule = _gap_rule(loss, X.shape[1])
+    for shrink in [0.0, 0.5, 0.9, 0.99]:
+        coef = np.zeros((1, 4))
+        W = exact_optimum(X, Y, alpha, kind != "squared")[0]
+        coef[:, :3] = shrink * W
+        # the intercept's optimum for these weights, by a 1-d solve
+
+        def f(c, coef=coef):
+            coef[0, 3] = c
+            return loss.loss(coef, X, Y)
+
+        coef[0, 3] = minimize_scalar(f, bounds=(-20, 20), method="bounded").x
+        value, grad = loss.loss_gradient(coef, X, Y)
+        bound = rule.bound(coef, value, grad)
+        assert bound >= (value - best) / value * (1 - 1e-6)
+
+
+def test_relative_gap_without_penalty_is_the_largest_gradient():
+    loss = make_loss("squared", 0.0)
+    rule = _gap_rule(loss, 2)
+    grad = np.array([[0.1, -0.3, 0.2]])
+    assert rule.bound(np.zeros((1, 3)), 1.0, grad) == 0.3
+    assert rule.describe().startswith("the largest gradient component")
+
+
+def test_relative_gap_stops_minibatches_at_the_noise_floor():
+    # With minibatches the rule also stops after n_iter_no_change epochs
+    # without a relative improvement of tol; under full batch it never does.
+    loss = make_loss("squared", 1.0)
+    flat = np.array([[1.0, 0.0, 0.0]])  # a bound far above tol
+    for n_steps, expected in [(10, True), (1, False)]:
+        rule = _gap_rule(loss, 2)
+        stops = [
+            rule(
+                _training.EpochInfo(
+                    epoch,
+                    1.0,
+                    None,
+                    np.zeros((1, 3)),
+                    lambda: (1.0, flat),
+                    flat,
+                    n_steps,
+                )
+            )
+            for epoch in range(1, 7)
+        ]
+        assert stops[-1] is expected and not any(stops[:-1])
+
+
+def test_stall_halving_halves_after_patience_steps():
+    rate = _training.StepFactor(0.3)
+    halving = _training.StallHalving(rate, patience=3)
+    for value in [1.0, 0.9, 0.95, 0.95, 0.95]:
+        halving(value)
+    assert rate.value == 0.5 and rate(1) == 0.15
+    halving(0.8)  # a new minimum: the count starts again
+    assert halving.count == 0
+
+
+def _full_batch_run(X, Y, s, stopping):
+    """20 full-batch epochs; the coefficients and the passes over the rows."""
+    loss, adam, coef = make_loss("binary_logistic", 0.01), Adam(0.1), np.zeros((1, 4))
+    source = Minibatches(loss, X, Y, s, None)
+    calls, original = [], source.total
+    source.total = lambda c, out: calls.append(1) or original(c, out)
+    identity = Standardization.identity(3, X.dtype)
+    train(loss, identity, adam, coef, adam.init(coef), source, max_epochs=20,
+          stopping=stopping)  # fmt: skip
+    return coef, len(calls)
+
+
+def test_full_batch_reuses_the_checked_gradient_bit_for_bit(problem):
+    # A rule that calls full_objective() each epoch makes the next step
+    # reuse it: the trajectory is the one without the rule, bit for bit,
+    # and the rule costs one pass in all (the last check).
+    X, Y, s = problem
+    plain, plain_passes = _full_batch_run(X, Y, s, None)
+    checked, checked_passes = _full_batch_run(
+        X, Y, s, lambda info: info.full_objective() and False
+    )
+    assert_array_equal(checked, plain)
+    assert (plain_passes, checked_passes) == (20, 21)
