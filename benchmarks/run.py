@@ -39,6 +39,7 @@ CASES = {
     "quality": "benchmarks.case_quality",
     "crossover": "benchmarks.case_crossover",
     "dask": "benchmarks.case_dask",
+    "sparse": "benchmarks.case_sparse",
     "stochastic": "benchmarks.case_stochastic",
     "losses": "benchmarks.case_losses",
 }

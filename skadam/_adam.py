@@ -231,6 +231,22 @@ def _check_params(x):
     return x
 
 
+def _check_index(index, n):
+    """``index`` as a 1-D int array of distinct columns in ``[0, n)``."""
+    index = np.asarray(index)
+    if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+        raise ValueError(
+            f"index must be a 1-D array of integers, got shape {index.shape} "
+            f"and dtype {index.dtype}."
+        )
+    index = index.astype(np.intp, copy=False)
+    if index.size and (index.min() < 0 or index.max() >= n):
+        raise ValueError(f"index must be in [0, {n}), got values outside.")
+    if index.size > 1 and not (index[1:] > index[:-1]).all():  # O(k), no sort
+        raise ValueError("index must be strictly increasing (no column twice).")
+    return index
+
+
 def _check_writeable(name, a):
     if not a.flags.writeable:
         raise ValueError(f"{name} is read-only; the update writes it in place.")
@@ -355,6 +371,101 @@ class _Optimizer:
         if self.weight_decay and not getattr(self, "decoupled_weight_decay", True):
             return grad + self.weight_decay * x
         return grad
+
+    def lazy_step(self, x, grad, state, index):
+        """Take one step on the columns ``index`` of ``x`` only (lazy update).
+
+        The update of :meth:`step` applied to ``x[..., index]`` and to the
+        same columns of every state array, with the step count ``t`` of the
+        whole state: the other columns, their moments included, are left as
+        they are, as if their gradient had not been computed rather than
+        computed as zero. This is "lazy Adam" (TensorFlow Addons'
+        ``LazyAdam``; ``torch.optim.SparseAdam`` for Adam without the other
+        options): for sparse data, where a minibatch touches few columns,
+        a step costs the touched columns instead of all of them.
+
+        It is an approximation of :meth:`step` with a gradient that is zero
+        outside ``index``: there, the exact step would still decay ``m`` and
+        ``v`` and move ``x`` by ``lr * m_hat / (sqrt(v_hat) + epsilon)``.
+        Both agree exactly when ``index`` holds every column, or when the
+        skipped columns have ``m = v = 0`` and no weight decay; the tests
+        check both against :meth:`step`. Clipping uses the norm of the
+        given ``grad`` and weight decay (coupled or decoupled) applies to
+        the updated columns only.
+
+        Parameters
+        ----------
+        x : ndarray of float32 or float64 of shape (..., n)
+            Parameters; the columns ``index`` of the last axis are updated
+            in place.
+        grad : array-like of shape (..., len(index))
+            The gradient at those columns, in ``index``'s order; converted to
+            ``x``'s dtype and not modified.
+        state : OptimizerState
+            The optimizer's state for ``x`` (from :meth:`init`); its arrays
+            are updated at ``index``, and ``step`` advances by one.
+        index : array-like of int of shape (k,)
+            Strictly increasing column numbers in ``[0, n)`` (for example
+            ``numpy.unique`` of a sparse minibatch's column indices).
+
+        Returns
+        -------
+        x : ndarray
+            The ``x`` passed in, for chaining.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`step` does, and if ``index`` is not a 1-D, strictly
+            increasing array of integers in ``[0, n)``; nothing is written
+            then.
+
+        References
+        ----------
+        TensorFlow Addons, ``tfa.optimizers.LazyAdam``
+        (``tensorflow_addons/optimizers/lazy_adam.py``); PyTorch,
+        ``torch.optim.SparseAdam`` (``torch/optim/sparse_adam.py``).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skadam import Adam
+        >>> adam = Adam(learning_rate=0.1)
+        >>> x = np.zeros((1, 5))
+        >>> state = adam.init(x)
+        >>> _ = adam.lazy_step(x, np.array([[1.0, -2.0]]), state, [1, 3])
+        >>> x.round(3).tolist(), state.step
+        ([[0.0, -0.1, 0.0, 0.1, 0.0]], 1)
+        """
+        x = _check_params(x)
+        index = _check_index(index, x.shape[-1])
+        full = self._state_arrays(state)  # also checks the state's type
+        for name, a in full:
+            if a.shape != x.shape:
+                raise ValueError(
+                    f"state.{name} has shape {a.shape}, x has shape {x.shape}."
+                )
+        _check_writeable("x", x)
+        if self._lazy_compiled(x, grad, state, index):
+            return x
+        # np.take gives C-contiguous copies (what the numba backend needs).
+        sub = np.take(x, index, axis=-1)
+        sub_state = dataclasses.replace(
+            state, **{name: np.take(a, index, axis=-1) for name, a in full}
+        )
+        self.step(sub, grad, sub_state)  # validates grad before writing
+        x[..., index] = sub
+        for name, a in full:
+            a[..., index] = getattr(sub_state, name)
+        names = {name for name, _ in full}
+        for f in dataclasses.fields(state):  # the step count and any scalars
+            if f.name not in names:
+                setattr(state, f.name, getattr(sub_state, f.name))
+        return x
+
+    def _lazy_compiled(self, x, grad, state, index):
+        """Run :meth:`lazy_step` compiled if the algorithm can; return whether."""
+        return False
 
     def _state_arrays(self, state):
         """``(name, array)`` for each array a step writes."""
@@ -744,17 +855,44 @@ class Adam(_Optimizer):
         """The same step, compiled: see :func:`skadam._numba.adam_step`."""
         from ._numba import adam_step  # numba is imported only when used
 
+        out = None if out is x else out
+        adam_step(x, grad, state.m, state.v, state.v_max, out,
+                  self._kernel_scalars(grad, lr, t))  # fmt: skip
+
+    def _lazy_compiled(self, x, grad, state, index):
+        """The numba backend's lazy step: in place at ``index``, no gathers."""
+        if not self._use_numba(x, state, None):
+            return False
+        grad = np.asarray(grad)
+        shape = (*x.shape[:-1], len(index))
+        if grad.shape != shape or grad.dtype.kind not in "fiu":
+            raise ValueError(
+                f"grad must be a real array of shape {shape}, got shape "
+                f"{grad.shape} and dtype {grad.dtype}."
+            )
+        for name, a in self._state_arrays(state):
+            _check_writeable(f"state.{name}", a)
+        t = _check_step_count(state.step) + 1
+        lr = self.learning_rate_at(t)
+        grad = np.ascontiguousarray(grad, dtype=x.dtype)
+        from ._numba import lazy_adam_step  # numba is imported only when used
+
+        lazy_adam_step(x, grad, state.m, state.v, state.v_max, index,
+                       self._kernel_scalars(grad, lr, t))  # fmt: skip
+        state.step = t
+        return True
+
+    def _kernel_scalars(self, grad, lr, t):
+        """The scalars of the compiled kernels (see :func:`skadam._numba.adam_step`)."""
         b1, b2, wd = self.beta_1, self.beta_2, self.weight_decay
         c1, c2 = 1.0, 1.0
         if self.bias_correction:
             c1, c2 = 1.0 - b1**t, 1.0 - b2**t
         decoupled = bool(wd) and self.decoupled_weight_decay
-        scalars = (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
-                   lr / c1, self._clip_scale(grad),
-                   wd if wd and not decoupled else None,
-                   1.0 - lr * wd if decoupled else None)  # fmt: skip
-        out = None if out is x else out
-        adam_step(x, grad, state.m, state.v, state.v_max, out, scalars)
+        return (b1, 1.0 - b1, b2, 1.0 - b2, self.epsilon, math.sqrt(c2),
+                lr / c1, self._clip_scale(grad),
+                wd if wd and not decoupled else None,
+                1.0 - lr * wd if decoupled else None)  # fmt: skip
 
     def _state_arrays(self, state):
         arrays = [("m", state.m), ("v", state.v)]

@@ -25,6 +25,7 @@ from numbers import Integral, Real
 from typing import ClassVar
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
@@ -55,6 +56,7 @@ from ._scaling import (
     normalized_weights,
     target_scaling,
 )
+from ._sparse import sparse_batch_size, use_lazy
 from ._status import Status
 from ._training import (
     Minibatches,
@@ -210,6 +212,7 @@ class _AdamLinearModel(BaseEstimator):
             Interval(Integral, 1, None, closed="left"),
             None,
         ],
+        "sparse_updates": [StrOptions({"auto", "lazy", "exact"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left"), None],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -237,6 +240,7 @@ class _AdamLinearModel(BaseEstimator):
         algorithm="adam",
         max_grad_norm=None,
         batch_size="auto",
+        sparse_updates="auto",
         max_iter=10_000,
         tol=1e-4,
         n_iter_no_change=5,
@@ -260,6 +264,7 @@ class _AdamLinearModel(BaseEstimator):
         self.algorithm = algorithm
         self.max_grad_norm = max_grad_norm
         self.batch_size = batch_size
+        self.sparse_updates = sparse_updates
         self.max_iter = max_iter
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
@@ -344,8 +349,9 @@ class _AdamLinearModel(BaseEstimator):
             train_s[rows] = s[rows]
         n_rows = X.shape[0] if rows is None else len(rows)
         source = Minibatches(
-            self._linear_loss(), X, Y, s, self._batch_size(n_rows), rows
+            self._linear_loss(), X, Y, s, self._batch_size(n_rows, X), rows
         )
+        lazy = self._lazy_updates(source)
         moments = None
         if reset and max_epochs is not None:
             moments = WeightedMoments.from_array(X, train_s)
@@ -361,6 +367,7 @@ class _AdamLinearModel(BaseEstimator):
             validation=None
             if val_rows is None
             else self._validation(X, Y, s, val_rows),
+            lazy=lazy,
         )
 
     def _validate_training_data(self, X, y, *, reset):
@@ -391,6 +398,7 @@ class _AdamLinearModel(BaseEstimator):
         target_mean=None,
         constant_loss=None,
         validation=None,
+        lazy=False,
     ):
         """Train from any data source and set the fitted attributes as ``fit`` does.
 
@@ -453,6 +461,11 @@ class _AdamLinearModel(BaseEstimator):
             check.
         validation : callable, optional
             ``validation(raw_coef) -> (loss, score)`` on held-out rows.
+        lazy : bool, default=False
+            Lazy steps (``sparse_updates``; ``source``: :class:`Minibatches`
+            of a sparse matrix): a cold start then scales the features
+            without centring them, and a continued fit whose scaling is
+            centred takes exact steps.
 
         Returns
         -------
@@ -461,6 +474,8 @@ class _AdamLinearModel(BaseEstimator):
         stream = max_epochs is None
         if reset:
             self._start(dtype, feature_moments, None if stream else target_mean)
+            if lazy:  # centring would give every column a gradient at every step
+                self._scaling_.mean[...] = 0
         else:
             self._check_continuation()
             # New data may need another intercept.
@@ -484,6 +499,7 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng_,
             validation=validation,
             verbose=self.verbose,
+            lazy=lazy and not np.any(self._scaling_.mean),
         )
         if full_batch:  # the halving follows the run, like the optimizer state
             self._step_factor_ = optimizer.learning_rate.value
@@ -553,11 +569,23 @@ class _AdamLinearModel(BaseEstimator):
         """The penalty on the trained weights (see the regressor's override)."""
         return make_penalty(self.penalty, self.alpha, self.l1_ratio, self.positive)
 
-    def _batch_size(self, n_rows):
+    def _lazy_updates(self, source):
+        """Whether minibatch steps are lazy (see ``sparse_updates``)."""
+        minibatches = sparse.issparse(source.X) and source.batch_size < source.n_rows
+        if self.sparse_updates == "exact" or not minibatches:
+            return False
+        if self.sparse_updates == "lazy":
+            return True
+        penalty, n_outputs = self._linear_loss().penalty, source.Y.shape[1]
+        return use_lazy(source.X, source.batch_size, penalty, source.n_rows, n_outputs)
+
+    def _batch_size(self, n_rows, X=None):
         if self.batch_size != "auto":
             return self.batch_size
         if n_rows <= AUTO_FULL_BATCH_ROWS:
             return n_rows
+        if sparse.issparse(X) and self.sparse_updates != "exact":
+            return sparse_batch_size(X)
         return min(max(AUTO_BATCH_SIZE, n_rows // AUTO_STEPS), AUTO_MAX_BATCH_SIZE)
 
     def _weights(self, X, y, sample_weight, *, block=False):
@@ -849,7 +877,29 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
-        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400;
+        on sparse ``X`` above 4096 rows (unless ``sparse_updates="exact"``),
+        minibatches of about ``n_features / 2`` stored values, 512 to 4096
+        rows (:func:`skadam._sparse.sparse_batch_size`).
+    sparse_updates : {"auto", "lazy", "exact"}, default="auto"
+        How minibatch steps update the coefficients when ``X`` is sparse.
+        ``"exact"``: Adam on every coefficient at every step, as on dense
+        data. ``"lazy"``: only the coefficients of the columns the minibatch
+        touches, and their moments (lazy Adam, as TensorFlow Addons'
+        ``LazyAdam`` and ``torch.optim.SparseAdam``; see
+        :meth:`skadam.Adam.lazy_step`), with the L2 penalty of each column
+        divided by the probability that a minibatch touches it, so that the
+        penalised objective is the same. A step then costs the touched
+        columns instead of all ``n_features``; the result is an
+        approximation of the exact path's (the moments of untouched columns
+        do not decay), the same under full batch. ``"auto"``: lazy when
+        ``X`` is sparse, trained in minibatches, the penalty has no L1 part
+        and no ``positive``, and a cost model says a lazy step is cheaper
+        (few touched columns, several outputs: measured 8.6x faster per
+        epoch on 20-class text, 1.6x slower on binary;
+        :func:`skadam._sparse.use_lazy`); exact otherwise. Dense ``X`` and
+        full batch always take the exact path. See the
+        performance page of the documentation.
     max_iter : int, default=10_000
         Maximum number of epochs (passes over the training data; under full
         batch, Adam steps). A ``fit`` that runs out of them before meeting
@@ -1098,6 +1148,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         algorithm="adam",
         max_grad_norm=None,
         batch_size="auto",
+        sparse_updates="auto",
         max_iter=10_000,
         tol=1e-4,
         n_iter_no_change=5,
@@ -1122,6 +1173,7 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
             algorithm=algorithm,
             max_grad_norm=max_grad_norm,
             batch_size=batch_size,
+            sparse_updates=sparse_updates,
             max_iter=max_iter,
             tol=tol,
             n_iter_no_change=n_iter_no_change,
@@ -1360,7 +1412,29 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     batch_size : "auto", int or None, default="auto"
         Rows per minibatch. None means full batch (one Adam step per
         epoch). ``"auto"`` means full batch up to 4096 training rows, 512
-        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400.
+        rows above, and ``n_samples / 200`` rows (at most 1024) from 102,400;
+        on sparse ``X`` above 4096 rows (unless ``sparse_updates="exact"``),
+        minibatches of about ``n_features / 2`` stored values, 512 to 4096
+        rows (:func:`skadam._sparse.sparse_batch_size`).
+    sparse_updates : {"auto", "lazy", "exact"}, default="auto"
+        How minibatch steps update the coefficients when ``X`` is sparse.
+        ``"exact"``: Adam on every coefficient at every step, as on dense
+        data. ``"lazy"``: only the coefficients of the columns the minibatch
+        touches, and their moments (lazy Adam, as TensorFlow Addons'
+        ``LazyAdam`` and ``torch.optim.SparseAdam``; see
+        :meth:`skadam.Adam.lazy_step`), with the L2 penalty of each column
+        divided by the probability that a minibatch touches it, so that the
+        penalised objective is the same. A step then costs the touched
+        columns instead of all ``n_features``; the result is an
+        approximation of the exact path's (the moments of untouched columns
+        do not decay), the same under full batch. ``"auto"``: lazy when
+        ``X`` is sparse, trained in minibatches, the penalty has no L1 part
+        and no ``positive``, and a cost model says a lazy step is cheaper
+        (few touched columns, several outputs: measured 8.6x faster per
+        epoch on 20-class text, 1.6x slower on binary;
+        :func:`skadam._sparse.use_lazy`); exact otherwise. Dense ``X`` and
+        full batch always take the exact path. See the
+        performance page of the documentation.
     max_iter : int, default=10_000
         Maximum number of epochs (passes over the training data; under full
         batch, Adam steps). A ``fit`` that runs out of them before meeting
@@ -1575,6 +1649,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         algorithm="adam",
         max_grad_norm=None,
         batch_size="auto",
+        sparse_updates="auto",
         max_iter=10_000,
         tol=1e-4,
         n_iter_no_change=5,
@@ -1600,6 +1675,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
             algorithm=algorithm,
             max_grad_norm=max_grad_norm,
             batch_size=batch_size,
+            sparse_updates=sparse_updates,
             max_iter=max_iter,
             tol=tol,
             n_iter_no_change=n_iter_no_change,

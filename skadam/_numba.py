@@ -18,11 +18,30 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["adam_step"]
+__all__ = ["adam_step", "lazy_adam_step"]
 
 
 # error_model="numpy": a division by zero gives inf/nan as in NumPy instead of
 # raising, which also lets LLVM vectorise the loop.
+@numba.njit(cache=True, error_model="numpy", nogil=True, inline="always")
+def _adam_element(xi, gi, mi, vi, vmi, b1, omb1, b2, omb2, eps, sc2, lr_c1, clip,
+                  l2, decay):  # fmt: skip
+    """One element's step: return the new ``(x, m, v, v_max)``."""
+    if clip is not None:
+        gi = gi * clip
+    if l2 is not None:
+        gi = xi * l2 + gi
+    if decay is not None:
+        xi = xi * decay
+    mi = mi * b1 + gi * omb1
+    vi = vi * b2 + (gi * gi) * omb2
+    vd = vi
+    if vmi is not None:
+        # np.maximum semantics: a NaN in either operand wins.
+        vd = vi if (vi > vmi or vi != vi) else vmi
+    return xi - (mi / (math.sqrt(vd) / sc2 + eps)) * lr_c1, mi, vi, vd
+
+
 @numba.njit(cache=True, error_model="numpy", nogil=True)
 def _adam_kernel(x, g, m, v, v_max, out, b1, omb1, b2, omb2, eps, sc2, lr_c1,
                  clip, l2, decay):  # fmt: skip
@@ -42,28 +61,32 @@ def _adam_kernel(x, g, m, v, v_max, out, b1, omb1, b2, omb2, eps, sc2, lr_c1,
     dead branches removed. ``out=None`` updates ``x``, else ``x`` is only read.
     """
     for i in range(x.size):
-        xi = x[i]
-        gi = g[i]
-        if clip is not None:
-            gi = gi * clip
-        if l2 is not None:
-            gi = xi * l2 + gi
-        if decay is not None:
-            xi = xi * decay
-        mi = m[i] * b1 + gi * omb1
-        vi = v[i] * b2 + (gi * gi) * omb2
-        m[i] = mi
-        v[i] = vi
+        vmi = None if v_max is None else v_max[i]
+        new, m[i], v[i], vd = _adam_element(x[i], g[i], m[i], v[i], vmi, b1, omb1,
+                                            b2, omb2, eps, sc2, lr_c1, clip, l2,
+                                            decay)  # fmt: skip
         if v_max is not None:
-            vm = v_max[i]
-            # np.maximum semantics: a NaN in either operand wins.
-            vi = vi if (vi > vm or vi != vi) else vm
-            v_max[i] = vi
-        new = xi - (mi / (math.sqrt(vi) / sc2 + eps)) * lr_c1
+            v_max[i] = vd
         if out is None:
             x[i] = new
         else:
             out[i] = new
+
+
+@numba.njit(cache=True, error_model="numpy", nogil=True)
+def _lazy_adam_kernel(x, g, m, v, v_max, index, b1, omb1, b2, omb2, eps, sc2,
+                      lr_c1, clip, l2, decay):  # fmt: skip
+    """The same step on the columns ``index`` of 2-D ``x`` (``g``: those columns)."""
+    for r in range(x.shape[0]):
+        for jj in range(index.size):
+            j = index[jj]
+            vmi = None if v_max is None else v_max[r, j]
+            new, m[r, j], v[r, j], vd = _adam_element(
+                x[r, j], g[r, jj], m[r, j], v[r, j], vmi, b1, omb1, b2, omb2, eps,
+                sc2, lr_c1, clip, l2, decay)  # fmt: skip
+            if v_max is not None:
+                v_max[r, j] = vd
+            x[r, j] = new
 
 
 def adam_step(x, grad, m, v, v_max, out, scalars):
@@ -95,3 +118,121 @@ def adam_step(x, grad, m, v, v_max, out, scalars):
         as_dtype = x.dtype.type
         scalars = [None if c is None else as_dtype(c) for c in scalars]
     _adam_kernel(*arrays, *scalars)
+
+
+def lazy_adam_step(x, grad, m, v, v_max, index, scalars):
+    """Run the compiled step on the columns ``index`` of C-contiguous arrays.
+
+    Parameters
+    ----------
+    x, m, v, v_max : ndarray of shape (..., n)
+        As in :func:`adam_step` (``v_max`` may be None); updated at the
+        columns ``index`` of the last axis only.
+    grad : ndarray of shape (..., len(index))
+        The gradient at those columns, of ``x``'s dtype.
+    index : ndarray of intp of shape (k,)
+        Distinct columns in ``[0, n)``.
+    scalars : tuple
+        As in :func:`adam_step`.
+    """
+    n, k = x.shape[-1], index.size
+    x2, m2, v2 = (a.reshape(-1, n) for a in (x, m, v))
+    vm2 = None if v_max is None else v_max.reshape(-1, n)
+    g2 = np.ascontiguousarray(grad).reshape(-1, k)
+    if x.dtype != np.float64:
+        as_dtype = x.dtype.type
+        scalars = [None if c is None else as_dtype(c) for c in scalars]
+    _lazy_adam_kernel(x2, g2, m2, v2, vm2, index, *scalars)
+
+
+# The lazy epochs' minibatch products (skadam._sparse): a CSR minibatch taken
+# to the columns it touches, without SciPy's per-matrix overhead (each step
+# costs tens of microseconds, SciPy's constructors alone about as much).
+
+
+@numba.njit(cache=True, nogil=True)
+def batch_columns(indptr, indices, data, rows, marker):
+    """Rows ``rows`` of a CSR matrix on their own columns, renumbered.
+
+    One random access per stored value (into ``marker``, of ``n_features``
+    entries): the columns are numbered in the order first seen, then put in
+    increasing order by a scan of ``marker`` (or a sort, when they are few),
+    and the values renumbered through a table of the touched columns only.
+
+    Parameters
+    ----------
+    indptr, indices, data : ndarray
+        The CSR matrix.
+    rows : ndarray of intp
+        The minibatch's rows.
+    marker : ndarray of int32 of shape (n_features,)
+        All -1; left so.
+
+    Returns
+    -------
+    columns : ndarray of intp of shape (k,)
+        The touched columns, increasing.
+    sub_indptr, sub_indices, sub_data : ndarray
+        The minibatch as CSR of shape ``(len(rows), k)``.
+    """
+    nnz = 0
+    for r in rows:
+        nnz += indptr[r + 1] - indptr[r]
+    seen = np.empty(nnz, np.intp)
+    sub_indptr = np.empty(rows.size + 1, np.intp)
+    sub_indices = np.empty(nnz, np.intp)
+    sub_data = np.empty(nnz, data.dtype)
+    k = q = 0
+    sub_indptr[0] = 0
+    for i in range(rows.size):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            j = indices[p]
+            c = marker[j]
+            if c < 0:
+                c = k
+                marker[j] = k
+                seen[k] = j
+                k += 1
+            sub_indices[q] = c
+            sub_data[q] = data[p]
+            q += 1
+        sub_indptr[i + 1] = q
+    rank = np.empty(k, np.intp)
+    if 64 * k < marker.size:  # few columns: sorting them is the cheaper way
+        columns = np.sort(seen[:k])
+        for c in range(k):
+            rank[marker[columns[c]]] = c
+    else:  # many: one sequential scan of the marker beats a sort
+        columns = np.empty(k, np.intp)
+        c = 0
+        for j in range(marker.size):
+            if marker[j] >= 0:
+                rank[marker[j]] = c
+                columns[c] = j
+                c += 1
+    for c in range(k):
+        marker[columns[c]] = -1
+    for q in range(nnz):
+        sub_indices[q] = rank[sub_indices[q]]
+    return columns, sub_indptr, sub_indices, sub_data
+
+
+@numba.njit(cache=True, nogil=True)
+def csr_times_transposed(indptr, indices, data, W, Z):
+    """``Z += X @ W.T`` for CSR ``X`` of shape (n, k), ``W`` (K, k), ``Z`` (n, K)."""
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j, a = indices[p], data[p]
+            for r in range(W.shape[0]):
+                Z[i, r] += a * W[r, j]
+
+
+@numba.njit(cache=True, nogil=True)
+def transposed_csr_times(indptr, indices, data, R, G):
+    """``G += (X.T @ R).T`` for CSR ``X`` (n, k), ``R`` (n, K), ``G`` (K, k)."""
+    for i in range(indptr.size - 1):
+        for p in range(indptr[i], indptr[i + 1]):
+            j, a = indices[p], data[p]
+            for r in range(R.shape[1]):
+                G[r, j] += a * R[i, r]

@@ -120,9 +120,10 @@ class Minibatches:
         if not self._full_pass:
             X = _row_major(X)
         self.X, self.Y, self.sample_weight = X, Y, sample_weight
-        self.rows_per_product = (
-            self.n_rows if self._full_pass else min(self.batch_size, CHUNK_ROWS)
-        )
+        rows = self.n_rows if self._full_pass else min(self.batch_size, CHUNK_ROWS)
+        if sparse.issparse(X):  # the work is in the non-zeros: count dense rows
+            rows = math.ceil(rows * X.nnz / max(1, X.shape[0] * X.shape[1]))
+        self.rows_per_product = rows
         self._buffers = None
 
     def epoch(self, shuffle, rng):
@@ -617,6 +618,7 @@ def train(
     rng=None,
     validation=None,
     verbose=0,
+    lazy=False,
 ):
     """Run optimizer epochs on ``loss``'s objective, updating ``coef``.
 
@@ -660,6 +662,12 @@ def train(
         coefficients with the lowest loss are restored at the end.
     verbose : int, default=0
         Print one line per epoch when positive.
+    lazy : bool, default=False
+        Run :class:`skadam._sparse.LazyEpochs`: each step updates only the
+        columns its minibatch touches (``source``: :class:`Minibatches` of
+        a CSR matrix; ``optimizer``: with ``lazy_step``; ``scaling``:
+        without centring; L2 penalty). An approximation of the exact
+        epochs, equal to them under full batch.
 
     Returns
     -------
@@ -686,7 +694,12 @@ def train(
     >>> result.status.value, coef.round(3).tolist()
     ('converged', [[1.0, -2.0, 0.5, 3.0]])
     """
-    epochs = _Epochs(loss, scaling, optimizer, coef, state, source)
+    if lazy:
+        from ._sparse import LazyEpochs  # imports this module
+
+        epochs = LazyEpochs(loss, scaling, optimizer, coef, state, source)
+    else:
+        epochs = _Epochs(loss, scaling, optimizer, coef, state, source)
     output = coef if average is None else average
     result, best = TrainResult(), None
     # Overflow is detected (and reported) through the non-finite loss.

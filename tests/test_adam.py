@@ -844,6 +844,141 @@ def test_learning_rate_at_follows_the_schedule():
     assert Adam(learning_rate=lambda t: 1.0 / t).learning_rate_at(4) == 0.25
 
 
+# lazy_step: the update of the touched columns only (LazyAdam, SparseAdam).
+
+
+def _lazy_algorithms():
+    from skadam import NAdam, RAdam
+    from skadam._optimizers import Adamax, ScheduleFreeAdamW
+
+    return [
+        Adam(learning_rate=0.05),
+        Adam(learning_rate=0.05, amsgrad=True, weight_decay=0.1),
+        Adam(weight_decay=0.1, decoupled_weight_decay=True, max_grad_norm=0.5),
+        Adam(backend="numba"),
+        NAdam(),
+        RAdam(),
+        Adamax(),
+        ScheduleFreeAdamW(),
+    ]
+
+
+@pytest.mark.parametrize("opt", _lazy_algorithms(), ids=repr)
+def test_lazy_step_on_every_column_is_step(opt, rng):
+    x = rng.normal(size=(3, 7))
+    x_lazy = x.copy()
+    state, state_lazy = opt.init(x), opt.init(x_lazy)
+    for _ in range(20):
+        g = rng.normal(size=x.shape)
+        opt.step(x, g, state)
+        opt.lazy_step(x_lazy, g, state_lazy, np.arange(7))
+    assert_array_equal(x_lazy, x)
+    for name, value in state.to_dict().items():
+        assert_array_equal(state_lazy.to_dict()[name], value)
+
+
+@pytest.mark.parametrize("opt", _lazy_algorithms(), ids=repr)
+def test_lazy_step_is_step_on_the_gathered_columns(opt, rng):
+    # The definition: the columns in index take step() with the full state's
+    # step count; the other columns and their moments do not change.
+    x = rng.normal(size=(2, 9)).astype(np.float32)
+    state = opt.init(x)
+    for _ in range(3):
+        opt.step(x, rng.normal(size=x.shape), state)
+    index = np.array([0, 4, 5, 8])
+    rest = np.setdiff1d(np.arange(9), index)
+    g = rng.normal(size=(2, 4))
+    sub = x[:, index].copy()
+    sub_state = type(state)(
+        **{
+            k: v[:, index].copy() if isinstance(v, np.ndarray) else v
+            for k, v in state.to_dict().items()
+        }
+    )
+    opt.step(sub, g, sub_state)
+    before, before_state = x.copy(), state.copy()
+    opt.lazy_step(x, g, state, index)
+    assert x.dtype == np.float32
+    assert_array_equal(x[:, index], sub)
+    assert_array_equal(x[:, rest], before[:, rest])
+    for name, value in state.to_dict().items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(value[:, index], getattr(sub_state, name))
+            assert_array_equal(value[:, rest], getattr(before_state, name)[:, rest])
+    assert state.step == before_state.step + 1
+
+
+def test_lazy_step_is_exact_on_columns_never_touched(rng):
+    # With m = v = 0 (never a non-zero gradient) and no weight decay, the
+    # exact step with a zero gradient leaves a column where it is: so does
+    # skipping it.
+    adam = Adam(learning_rate=0.1)
+    x = rng.normal(size=(2, 6))
+    x_lazy = x.copy()
+    state, state_lazy = adam.init(x), adam.init(x_lazy)
+    index = np.array([1, 2, 4])
+    for _ in range(30):
+        g = np.zeros_like(x)
+        g[:, index] = rng.normal(size=(2, 3))
+        adam.step(x, g, state)
+        adam.lazy_step(x_lazy, g[:, index], state_lazy, index)
+    assert_array_equal(x_lazy, x)
+
+
+def test_lazy_step_equals_torch_sparse_adam(rng):
+    # torch.optim.SparseAdam is lazy Adam in the "epsilon-hat" form; with
+    # epsilon = 0 (torch needs > 0: 1e-300) the two forms are the same update.
+    d, k = 40, 6
+    x = rng.normal(size=d)
+    p = torch.tensor(x.copy(), requires_grad=True)
+    reference = torch.optim.SparseAdam([p], lr=0.01, eps=1e-300)
+    adam = Adam(learning_rate=0.01, epsilon=0.0)
+    state = adam.init(x)
+    for _ in range(100):
+        index = np.sort(rng.choice(d, k, replace=False))
+        g = rng.normal(size=k)
+        p.grad = torch.sparse_coo_tensor(
+            torch.from_numpy(index)[None],
+            torch.from_numpy(g),
+            (d,),
+            check_invariants=True,
+        )
+        reference.step()
+        adam.lazy_step(x, g, state, index)
+    assert_allclose(x, p.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("index", "message"),
+    [
+        (np.array([[0, 1]]), "1-D array of integers"),
+        (np.array([0.0, 1.0]), "1-D array of integers"),
+        (np.array([0, 9]), r"in \[0, 5\)"),
+        (np.array([-1, 2]), r"in \[0, 5\)"),
+        (np.array([2, 1]), "strictly increasing"),
+        (np.array([1, 1]), "strictly increasing"),
+    ],
+)
+def test_lazy_step_refuses_bad_index_and_writes_nothing(index, message):
+    adam = Adam()
+    x = np.ones((1, 5))
+    state = adam.init(x)
+    with pytest.raises(ValueError, match=message):
+        adam.lazy_step(x, np.ones((1, index.size)), state, index)
+    assert_array_equal(x, 1.0)
+    assert state.step == 0 and not state.m.any()
+
+
+def test_lazy_step_refuses_a_gradient_of_another_shape():
+    adam = Adam()
+    x = np.ones((1, 5))
+    state = adam.init(x)
+    with pytest.raises(ValueError, match="shape"):
+        adam.lazy_step(x, np.ones((1, 3)), state, [0, 1])
+    assert_array_equal(x, 1.0)
+    assert state.step == 0
+
+
 # ---------------------------------------------------------------- step_size
 
 

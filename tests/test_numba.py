@@ -200,3 +200,28 @@ def test_numba_refuses_non_contiguous_arrays_before_writing(which):
     for a, b in zip([x, state.m, state.v], before, strict=True):
         assert_array_equal(a, b)
     assert state.step == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"amsgrad": True, "weight_decay": 0.01},
+        {"weight_decay": 0.1, "decoupled_weight_decay": True, "max_grad_norm": 0.1},
+    ],
+)
+def test_lazy_step_numba_equals_numpy(params, dtype, rng):
+    x0 = rng.normal(size=(3, 50)).astype(dtype)
+    xs = {}
+    for backend in ("numba", "numpy"):
+        adam = Adam(learning_rate=0.05, backend=backend, **params)
+        x, steps = x0.copy(), np.random.default_rng(1)
+        state = adam.init(x)
+        for _ in range(30):
+            index = np.sort(steps.choice(50, 12, replace=False))
+            adam.lazy_step(x, steps.normal(size=(3, 12)), state, index)
+        xs[backend] = (x, state)
+    assert xs["numba"][0].dtype == dtype
+    assert_array_equal(xs["numba"][0], xs["numpy"][0])
+    assert_array_equal(xs["numba"][1].v, xs["numpy"][1].v)
