@@ -149,7 +149,25 @@ class BaseLoss:
         return f"{type(self).__name__}()"
 
 
-class HalfSquaredError(BaseLoss):
+class _IdentityLinkLoss(BaseLoss):
+    """A loss on raw predictions that are the predictions (identity link).
+
+    The intercept starts at the weighted mean of ``y``: the optimum of the
+    squared error, and for Huber's and the quantile loss only a start (their
+    own optimal constants need the data).
+    """
+
+    def link(self, y_pred):
+        return y_pred
+
+    def inverse_link(self, raw_prediction):
+        return raw_prediction
+
+    def constant_raw_prediction(self, y_mean):
+        return np.asarray(y_mean, dtype=np.float64)
+
+
+class HalfSquaredError(_IdentityLinkLoss):
     """``L = 1/2 * ||y - z||^2``, identity link (least squares).
 
     Examples
@@ -166,15 +184,6 @@ class HalfSquaredError(BaseLoss):
     def _per_row_and_gradient(self, y, G):
         G -= y
         return 0.5 * np.einsum("ij,ij->i", G, G)
-
-    def link(self, y_pred):
-        return y_pred
-
-    def inverse_link(self, raw_prediction):
-        return raw_prediction
-
-    def constant_raw_prediction(self, y_mean):
-        return np.asarray(y_mean, dtype=np.float64)
 
 
 class HalfBinomialLoss(BaseLoss):
@@ -262,7 +271,7 @@ class HalfMultinomialLoss(BaseLoss):
             raise ValueError("The log_loss (multinomial) needs one-hot encoded rows.")
 
 
-class HuberLoss(BaseLoss):
+class HuberLoss(_IdentityLinkLoss):
     """Huber's loss of the residual ``r = y - z``, identity link.
 
     ``L = r**2 / 2`` if ``|r| <= delta``, else ``delta * (|r| - delta / 2)``
@@ -305,19 +314,8 @@ class HuberLoss(BaseLoss):
         np.clip(G, -delta, delta, out=G)
         return per_elem.sum(axis=1)
 
-    def link(self, y_pred):
-        return y_pred
 
-    def inverse_link(self, raw_prediction):
-        return raw_prediction
-
-    def constant_raw_prediction(self, y_mean):
-        # The mean, not Huber's M-estimate of location (which needs the data):
-        # only where the intercept starts.
-        return np.asarray(y_mean, dtype=np.float64)
-
-
-class PinballLoss(BaseLoss):
+class PinballLoss(_IdentityLinkLoss):
     """The pinball (check) loss of quantile regression, identity link.
 
     ``L = max(q r, (q - 1) r)`` with ``r = y - z``, summed over the outputs
@@ -355,17 +353,6 @@ class PinballLoss(BaseLoss):
         # dL/dz: -q where r > 0, 1 - q where r < 0, 0 where r = 0.
         G[...] = np.where(G < 0, -q, np.where(G > 0, 1.0 - q, 0.0))
         return per_elem.sum(axis=1)
-
-    def link(self, y_pred):
-        return y_pred
-
-    def inverse_link(self, raw_prediction):
-        return raw_prediction
-
-    def constant_raw_prediction(self, y_mean):
-        # The mean, not the quantile (which needs the data): only where the
-        # intercept starts.
-        return np.asarray(y_mean, dtype=np.float64)
 
 
 class HalfTweedieLoss(BaseLoss):
