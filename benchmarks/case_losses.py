@@ -9,7 +9,7 @@
   two passes.
 - ``quantile_fit``: the 0.9-quantile with an L1 penalty on 1,000,000 rows
   (20,000 with ``--quick``). ``QuantileRegressor(solver="highs")`` is timed
-  on 5,000, 10,000 and 20,000 rows (1,000, 2,000 and 4,000 with
+  on 5,000, 10,000, 20,000 and 50,000 rows (1,000, 2,000 and 4,000 with
   ``--quick``); its time's growth ``t = a n**k`` is fitted on those and
   extrapolated to the large size, where it is not run (a linear program:
   scikit-learn #22922 reports tens of TiB asked for on 2.9M rows).  Coverage
@@ -211,7 +211,7 @@ def run(quick):
     repeats = 1 if quick else 2
     n_p, d_p = (20_000, 10) if quick else (1_000_000, 50)
     n_q = 20_000 if quick else 1_000_000
-    small = [1_000, 2_000, 4_000] if quick else [5_000, 10_000, 20_000]
+    small = [1_000, 2_000, 4_000] if quick else [5_000, 10_000, 20_000, 50_000]
     n_l, d_l = (5_000, 10) if quick else (200_000, 50)
     results, deviance = poisson(n_p, d_p, repeats, rng)
     q_results, q_quality, growth = quantile(n_q, small, 10, repeats, rng)
