@@ -126,10 +126,24 @@ class LinearModelLoss:
         value : float
         grad : ndarray (``grad_sum``)
         """
+        self.gradient_from_sums(coef, grad_sum, weight_sum)
+        W, _ = self.weight_intercept(coef)
+        return loss_sum / weight_sum + self.penalty.value(W), grad_sum
+
+    def gradient_from_sums(self, coef, grad_sum, weight_sum):
+        """The gradient part of :meth:`objective_from_sums` alone, in place.
+
+        A training step needs no objective value: this spares it the
+        penalty's value, a pass over the coefficients.
+
+        Returns
+        -------
+        grad : ndarray (``grad_sum``)
+        """
         grad_sum /= weight_sum
         W, _ = self.weight_intercept(coef)
         self.penalty.add_gradient(W, self.weight_intercept(grad_sum)[0])
-        return loss_sum / weight_sum + self.penalty.value(W), grad_sum
+        return grad_sum
 
     def loss_gradient(self, coef, X, y, sample_weight=None):
         """Return ``f(coef)`` and its gradient over the rows of ``X``."""

@@ -914,10 +914,11 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         improvement that ``n_iter_no_change`` counts. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
-        With minibatches, epochs in a row in which the epoch objective does
-        not improve on its best by a relative ``tol``, after which the run
-        stops (the noise floor of minibatch Adam, where the bound, from an
-        epoch-averaged gradient, may not reach ``tol``); with
+        With minibatches, epochs in a row in which the objective (on dense
+        ``X`` the epoch's, on sparse ``X`` the exact one at the returned
+        tail average) does not improve on its best by a relative ``tol``,
+        after which the run stops (the noise floor of minibatch Adam, where
+        the bound may not reach ``tol``); with
         ``early_stopping``, the same count on the validation loss. Not
         used by full-batch training without ``early_stopping``, which only
         the bound stops; under full batch the validation window is 250
@@ -1070,8 +1071,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     optimum, probabilities within 0.006, in 100-6600 steps. On large data,
     minibatches of 512 rows (up to 1024 above 102,400 rows: 200 steps per
     epoch are plenty there, and larger batches cost less per row) at
-    ``learning_rate`` 0.01, stopped by the bound or, as its epoch-averaged
-    gradient is noisy, at the noise floor (``n_iter_no_change=5`` epochs
+    ``learning_rate`` 0.01, stopped by the bound or, as minibatch noise
+    keeps the gradient off zero, at the noise floor (``n_iter_no_change=5`` epochs
     without a relative improvement of ``tol``: with tail averaging,
     waiting longer buys no accuracy).
 
@@ -1449,10 +1450,11 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         improvement that ``n_iter_no_change`` counts. None: run all
         ``max_iter`` epochs.
     n_iter_no_change : int, default=5
-        With minibatches, epochs in a row in which the epoch objective does
-        not improve on its best by a relative ``tol``, after which the run
-        stops (the noise floor of minibatch Adam, where the bound, from an
-        epoch-averaged gradient, may not reach ``tol``); with
+        With minibatches, epochs in a row in which the objective (on dense
+        ``X`` the epoch's, on sparse ``X`` the exact one at the returned
+        tail average) does not improve on its best by a relative ``tol``,
+        after which the run stops (the noise floor of minibatch Adam, where
+        the bound may not reach ``tol``); with
         ``early_stopping``, the same count on the validation loss. Not
         used by full-batch training without ``early_stopping``, which only
         the bound stops; under full batch the validation window is 250
@@ -1592,8 +1594,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     optimum, probabilities within 0.006, in 100-6600 steps. On large data,
     minibatches of 512 rows (up to 1024 above 102,400 rows: 200 steps per
     epoch are plenty there, and larger batches cost less per row) at
-    ``learning_rate`` 0.01, stopped by the bound or, as its epoch-averaged
-    gradient is noisy, at the noise floor (``n_iter_no_change=5`` epochs
+    ``learning_rate`` 0.01, stopped by the bound or, as minibatch noise
+    keeps the gradient off zero, at the noise floor (``n_iter_no_change=5`` epochs
     without a relative improvement of ``tol``: with tail averaging,
     waiting longer buys no accuracy). In ``fit`` the
     intercepts start at their optimum for zero coefficients, the log of the

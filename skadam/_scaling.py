@@ -308,7 +308,7 @@ class Standardization:
         raw = coef.copy()
         W = raw[:, : len(self.factor)]
         W *= self.factor
-        if raw.shape[1] > len(self.factor):
+        if raw.shape[1] > len(self.factor) and self.mean.any():
             raw[:, -1] -= W @ self.mean
         return raw
 
@@ -317,7 +317,8 @@ class Standardization:
         d = len(self.factor)
         gW = grad[:, :d]
         if grad.shape[1] > d:
-            gW -= np.outer(grad[:, -1], self.mean)
+            if self.mean.any():  # not after scaling alone (sparse X)
+                gW -= np.outer(grad[:, -1], self.mean)
             if self.freeze_intercept:
                 grad[:, -1] = 0
         gW *= self.factor

@@ -232,6 +232,7 @@ class LazyEpochs(_Epochs):
             raise ValueError("LazyEpochs needs a standardisation without centring.")
         super().__init__(loss, scaling, optimizer, coef, state, source)
         self.grad = None  # the exact loop's coefficient-sized buffer: unused here
+        self.gradient_sum = None  # the stopping rule takes the exact objective
         X = source.X
         self.d = X.shape[1]
         p = touch_probability(X, source.batch_size)
@@ -254,7 +255,6 @@ class LazyEpochs(_Epochs):
         last = np.zeros(coef.shape[1], dtype=np.intp) if average is not None else None
         if average is not None:
             average[...] = 0
-        self.gradient_sum[...] = 0  # the epoch-averaged gradient (stopping rule)
         loss_total, n_steps = 0.0, 0
         for rows, share in self._batches(shuffle, rng):
             index, X = self._own_columns(rows)
@@ -272,7 +272,6 @@ class LazyEpochs(_Epochs):
             loss_total += loss_sum
             n_steps += 1
         self.n_steps = n_steps
-        self._add_penalty_gradient()
         if average is not None:
             average += coef * (n_steps - last)
             average /= n_steps
@@ -281,16 +280,6 @@ class LazyEpochs(_Epochs):
         if not math.isfinite(epoch_loss):
             return self._nonfinite(start, average)
         return epoch_loss
-
-    def _add_penalty_gradient(self):
-        """The penalty's gradient, at the epoch's last iterate, to the average.
-
-        In trained coordinates ``l2 * factor**2 * W'``; the exact path adds
-        it at each step's iterate instead (the same to first order).
-        """
-        d = self.d
-        gW = self.gradient_sum[:, :d]
-        gW += self.l2 * (self.factor * self.factor) * self.coef[:, :d]
 
     def _batches(self, shuffle, rng):
         """``(rows, share)`` per minibatch, as :class:`Minibatches` orders them."""
@@ -359,9 +348,6 @@ class LazyEpochs(_Epochs):
             grad[:, k] = np.ones(len(R), R.dtype) @ R
         grad /= weight_sum
         grad[:, :k] *= factor  # the chain rule into trained coordinates
-        # The data term's part of the epoch-averaged gradient (an unbiased
-        # estimate, zero on the untouched columns, as on the exact path).
-        self.gradient_sum[:, index] += (weight_sum / self.source.weight_sum) * grad
         grad[:, :k] += self.l2 * self.curvature[index[:k]] * sub[:, :k]
         if not (math.isfinite(loss_sum) and np.isfinite(grad).all()):
             return None, None

@@ -441,6 +441,53 @@ def test_relative_gap_stops_minibatches_at_the_noise_floor():
         assert stops[-1] is expected and not any(stops[:-1])
 
 
+def test_relative_gap_takes_the_exact_objective_without_an_epoch_gradient():
+    # Sparse minibatches (EpochInfo.gradient None): the rule judges the
+    # exact objective at the returned point, one pass each epoch, and stops
+    # when it has settled even though the epoch objective keeps falling by
+    # ten times tol per epoch.
+    loss = make_loss("squared", 1.0)
+    flat = np.array([[1.0, 0.0, 0.0]])  # a bound far above tol
+    calls = []
+
+    def exact():
+        calls.append(1)
+        return 1.0, flat
+
+    rule = _gap_rule(loss, 2)
+    stops = [
+        rule(
+            _training.EpochInfo(
+                epoch, 2.0 - 1e-2 * epoch, None, np.zeros((1, 3)), exact, None, 10
+            )
+        )
+        for epoch in range(1, 7)
+    ]
+    assert stops == [False] * 5 + [True] and len(calls) == 6
+    # The same epochs judged on the falling epoch objective never stop.
+    rule = _gap_rule(loss, 2)
+    stops = [
+        rule(
+            _training.EpochInfo(
+                epoch, 2.0 - 1e-2 * epoch, None, np.zeros((1, 3)), exact, flat, 10
+            )
+        )
+        for epoch in range(1, 10)
+    ]
+    assert not any(stops)
+
+
+def test_row_slice_equals_scipys(rng):
+    X = sparse.random(50, 7, density=0.3, format="csr", random_state=0)
+    for lo, hi in [(0, 50), (0, 10), (13, 29), (40, 60), (50, 50)]:
+        part = _training._row_slice(X, lo, hi)
+        assert part.shape == X[lo:hi].shape
+        np.testing.assert_array_equal(part.toarray(), X[lo:hi].toarray())
+    assert _training._row_slice(X, 0, 50) is X
+    dense = rng.normal(size=(5, 2))
+    assert _training._row_slice(dense, 1, 3).base is dense
+
+
 def test_stall_halving_halves_after_patience_steps():
     rate = _training.StepFactor(0.3)
     halving = _training.StallHalving(rate, patience=3)
