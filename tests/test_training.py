@@ -454,27 +454,17 @@ def test_relative_gap_takes_the_exact_objective_without_an_epoch_gradient():
         calls.append(1)
         return 1.0, flat
 
-    rule = _gap_rule(loss, 2)
-    stops = [
-        rule(
-            _training.EpochInfo(
-                epoch, 2.0 - 1e-2 * epoch, None, np.zeros((1, 3)), exact, None, 10
-            )
-        )
-        for epoch in range(1, 7)
-    ]
-    assert stops == [False] * 5 + [True] and len(calls) == 6
+    def judged(gradient, n_epochs):
+        rule = _gap_rule(loss, 2)
+        falling = [2.0 - 1e-2 * epoch for epoch in range(1, n_epochs + 1)]
+        return [
+            rule(_training.EpochInfo(k, f, None, np.zeros((1, 3)), exact, gradient, 10))
+            for k, f in enumerate(falling, start=1)
+        ]
+
+    assert judged(None, 6) == [False] * 5 + [True] and len(calls) == 6
     # The same epochs judged on the falling epoch objective never stop.
-    rule = _gap_rule(loss, 2)
-    stops = [
-        rule(
-            _training.EpochInfo(
-                epoch, 2.0 - 1e-2 * epoch, None, np.zeros((1, 3)), exact, flat, 10
-            )
-        )
-        for epoch in range(1, 10)
-    ]
-    assert not any(stops)
+    assert not any(judged(flat, 9))
 
 
 def test_row_slice_equals_scipys(rng):
