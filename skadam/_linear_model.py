@@ -723,10 +723,12 @@ class _AdamLinearModel(BaseEstimator):
         # A margin, as with uninformative features the optimum is only a hair
         # below the constant model and minibatch noise can cross it.
         limit = 1.01 * constant_value + 1e-6
-        if not result.loss_curve or not result.loss_curve[-1] > limit:
-            return  # the cheap test first
-        raw = self._scaling_.to_raw(self._coef_average_)
-        final = _objective(self._linear_loss(), source, raw)
+        final = result.objective  # exact, if the stopping rule computed it
+        if final is None:
+            if not result.loss_curve or not result.loss_curve[-1] > limit:
+                return  # the cheap test first
+            raw = self._scaling_.to_raw(self._coef_average_)
+            final = _objective(self._linear_loss(), source, raw)
         if final > limit:
             warnings.warn(
                 f"The fitted model's training objective ({final:.4g}) is worse "

@@ -31,6 +31,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
+from ._adam import _numba_installed
+
 __all__ = [
     "Standardization",
     "WeightedMoments",
@@ -251,14 +253,21 @@ def _column_range(X, rows):
             low[j : j + step] = chunk.min(axis=0).toarray().ravel()
             high[j : j + step] = chunk.max(axis=0).toarray().ravel()
         return low, high
-    # CSR, in chunks of rows: the stored values, then the implicit zeros.
+    # CSR: the stored values (compiled when numba is installed, else in
+    # chunks of rows), then the implicit zeros.
     stored = np.zeros(X.shape[1], dtype=np.int64)
-    step = 1024
-    for lo in range(0, X.shape[0], step):
-        chunk = X[lo : lo + step][rows[lo : lo + step]]
-        np.minimum.at(low, chunk.indices, chunk.data)
-        np.maximum.at(high, chunk.indices, chunk.data)
-        stored += np.bincount(chunk.indices, minlength=X.shape[1])
+    if _numba_installed():
+        from ._numba import csr_column_range
+
+        rows = np.asarray(rows, dtype=bool)
+        csr_column_range(X.indptr, X.indices, X.data, rows, low, high, stored)
+    else:
+        step = 1024
+        for lo in range(0, X.shape[0], step):
+            chunk = X[lo : lo + step][rows[lo : lo + step]]
+            np.minimum.at(low, chunk.indices, chunk.data)
+            np.maximum.at(high, chunk.indices, chunk.data)
+            stored += np.bincount(chunk.indices, minlength=X.shape[1])
     zeros = stored < np.count_nonzero(rows)
     low[zeros], high[zeros] = np.minimum(low[zeros], 0), np.maximum(high[zeros], 0)
     return low, high

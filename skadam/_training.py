@@ -572,8 +572,9 @@ class RelativeGap:
         g_raw = np.divide(
             grad[:, :d], factor, out=np.zeros(grad[:, :d].shape), where=free
         )
-        W = self.scaling.to_raw(coef)[:, :d].astype(np.float64)
-        g_raw = self.penalty.stationarity(W, g_raw)
+        if self.penalty.has_prox:  # the subgradient depends on W then
+            W = self.scaling.to_raw(coef)[:, :d].astype(np.float64, copy=False)
+            g_raw = self.penalty.stationarity(W, g_raw)
         g_b = grad[:, d:].astype(np.float64) if self.fit_intercept else grad[:, :0]
         mu = self.penalty.strong_convexity
         if not mu > 0:
@@ -625,6 +626,10 @@ class TrainResult:
     best_validation_score : float or None
         Score of the epoch with the lowest validation loss, whose
         coefficients are restored.
+    objective : float or None
+        The exact training objective at the returned coefficients, when the
+        stopping rule computed it in the last epoch (and no earlier epoch's
+        coefficients were restored); None otherwise.
     """
 
     status: Status = Status.MAX_ITER
@@ -633,6 +638,7 @@ class TrainResult:
     validation_losses: list = field(default_factory=list)
     validation_scores: list = field(default_factory=list)
     best_validation_score: float | None = None
+    objective: float | None = None
 
     def describe_last(self):
         """One line on the last epoch, for ``verbose``."""
@@ -744,6 +750,7 @@ def train(
     # Overflow is detected (and reported) through the non-finite loss.
     with np.errstate(over="ignore", invalid="ignore"), _blas_threads(source, coef):
         for _ in range(max_epochs):
+            epochs.exact_value = None
             epoch_loss = epochs.run(shuffle, rng, average)
             if average is not None and epoch_loss is not None:
                 evaluated = optimizer.eval_params(coef, state)
@@ -778,6 +785,8 @@ def train(
         output[...] = best
         epoch = int(np.argmin(result.validation_losses))
         result.best_validation_score = result.validation_scores[epoch]
+    else:
+        result.objective = epochs.exact_value
     return result
 
 
@@ -792,6 +801,8 @@ class _Epochs:
         dense = not sparse.issparse(getattr(source, "X", None))
         self.gradient_sum = np.empty_like(coef) if dense else None
         self.n_steps = 0
+        # The value of full_objective() in this epoch, if it was called.
+        self.exact_value = None
         # (point, loss sum, gradient) of the last full_objective() call: a
         # full-batch step at that point reuses it instead of a second pass.
         self._known = None
@@ -874,6 +885,7 @@ class _Epochs:
             self.scaling.chain(grad)
             if self.n_steps <= 1:  # full batch: the next step starts here
                 self._known = (coef.copy(), loss_sum, grad.copy())
+            self.exact_value = value
             return value, grad
 
         return full_objective

@@ -6,6 +6,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
 from scipy.optimize import check_grad
 
+from skadam import _scaling
 from skadam._linear_loss import LinearModelLoss
 from skadam._losses import HalfSquaredError
 from skadam._penalties import L2Penalty
@@ -143,3 +144,20 @@ def test_frozen_intercept_has_zero_gradient(rng):
     scaling.chain(grad)
     assert_array_equal(grad[:, -1], 0.0)
     assert_allclose(grad[:, :3], expected[:, :3] - expected[:, 3:])
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_csr_column_range_equals_the_dense_one(monkeypatch, rng, compiled, dtype):
+    # The compiled pass (numba) and the NumPy chunks, against min/max of the
+    # dense rows: implicit zeros count, unselected rows do not.
+    monkeypatch.setattr(_scaling, "_numba_installed", lambda: compiled)
+    dense = rng.normal(size=(3000, 40)) * (rng.uniform(size=(3000, 40)) < 0.05)
+    dense[:, 3] = np.abs(dense[:, 3]) + 1.0  # stored in every row: no zeros
+    dense[:, 7] = 0.0  # never stored
+    X = sparse.csr_matrix(dense.astype(dtype))
+    rows = rng.uniform(size=3000) < 0.7
+    low, high = _scaling._column_range(X, rows)
+    assert low.dtype == high.dtype == np.float64
+    assert_array_equal(low, dense.astype(dtype)[rows].min(axis=0))
+    assert_array_equal(high, dense.astype(dtype)[rows].max(axis=0))
