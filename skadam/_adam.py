@@ -446,6 +446,9 @@ class _Optimizer:
                     f"state.{name} has shape {a.shape}, x has shape {x.shape}."
                 )
         _check_writeable("x", x)
+        _check_no_overlap(
+            full, x=x, grad=grad if isinstance(grad, np.ndarray) else None
+        )
         if self._lazy_compiled(x, grad, state, index):
             return x
         # np.take gives C-contiguous copies (what the numba backend needs).
@@ -471,11 +474,12 @@ class _Optimizer:
         """``(name, array)`` for each array a step writes."""
         return state._arrays()
 
-    def _check_step(self, x, grad, state):
+    def _check_step(self, x, grad, state, out=None):
         """Validate one step's inputs, writing nothing; return ``(grad, t, lr)``.
 
         ``grad`` comes back as an array of ``x``'s shape and dtype (converted,
-        or copied when it overlaps ``x``, which the update writes).
+        or copied when it overlaps ``x``, which the update writes). ``out``
+        (Adam's, when it is not ``x``) must overlap none of the others.
         """
         if not isinstance(state, self._state_class):
             raise ValueError(
@@ -490,6 +494,9 @@ class _Optimizer:
             and np.may_share_memory(grad, x)
         ):
             grad = grad.copy()  # the update writes x before it is done with g
+        if out is not None:
+            _check_out(out, x, grad)
+        _check_no_overlap(arrays, x=x, grad=grad, out=out)
         step = state.step
         if type(step) is not int or step < 0:
             step = _check_step_count(step)
@@ -569,6 +576,30 @@ def _check_out(out, x, grad):
         return  # distinct arrays that own their memory cannot overlap
     if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
         raise ValueError("out must not overlap x or grad; pass out=None to update x.")
+
+
+def _check_no_overlap(arrays, **others):
+    """Refuse a state array that shares memory with another input of the step.
+
+    The update writes each state array while it still reads ``x``, ``grad``,
+    ``out`` and the other state arrays (``out=state.m`` would overwrite the
+    moment with the new parameters): any overlap silently corrupts both.
+    ``others`` maps names to arrays or None.
+    """
+    named = [(f"state.{name}", a) for name, a in arrays]
+    named += [(name, a) for name, a in others.items() if a is not None]
+    if all(a.base is None for _, a in named) and len({id(a) for _, a in named}) == len(
+        named
+    ):
+        return  # distinct arrays that own their memory cannot overlap
+    for i, (name, a) in enumerate(named[: len(arrays)]):
+        for other, b in named[i + 1 :]:
+            if np.may_share_memory(a, b) and np.shares_memory(a, b):
+                raise ValueError(
+                    f"{other} must not overlap {name}: the step writes {name} "
+                    f"while it still uses {other}. Give each its own memory "
+                    "(init() or state.copy() for a state, another array for out)."
+                )
 
 
 class Adam(_Optimizer):
@@ -710,9 +741,10 @@ class Adam(_Optimizer):
         state : AdamState
             State from :meth:`init` (or a saved one), updated in place.
         out : ndarray, optional
-            Array of ``x``'s shape and dtype, not overlapping ``x`` or
-            ``grad``, that receives the updated parameters; ``x`` is then left
-            unchanged. This saves a copy when the previous iterate must be kept.
+            Array of ``x``'s shape and dtype, not overlapping ``x``, ``grad``
+            or the state's arrays, that receives the updated parameters; ``x``
+            is then left unchanged. This saves a copy when the previous
+            iterate must be kept.
 
         Returns
         -------
@@ -724,12 +756,12 @@ class Adam(_Optimizer):
         ------
         ValueError
             If ``x``, ``grad``, ``out`` or ``state`` do not match, an array to
-            be written is read-only, the schedule returns a bad value, or
-            ``backend="numba"`` gets arrays that are not C-contiguous.
+            be written is read-only, a state array shares memory with ``x``,
+            ``grad``, ``out`` or another state array, the schedule returns a
+            bad value, or ``backend="numba"`` gets arrays that are not
+            C-contiguous.
         """
-        grad, t, lr = self._check_step(x, grad, state)
-        if out is not None and out is not x:
-            _check_out(out, x, grad)
+        grad, t, lr = self._check_step(x, grad, state, None if out is x else out)
         if self._use_numba(x, state, out):
             self._numba_update(x, grad, state, lr, t, out)
         else:

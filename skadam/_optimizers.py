@@ -61,7 +61,9 @@ class _Optimizer(_AdamOptimizer):
         ------
         ValueError
             If ``x``, ``grad`` or ``state`` do not match, an array to be
-            written is read-only, or the schedule returns a bad value.
+            written is read-only, a state array shares memory with ``x``,
+            ``grad`` or another state array, or the schedule returns a bad
+            value.
         """
         grad, t, lr = self._check_step(x, grad, state)
         g = self._clipped(grad)

@@ -184,6 +184,23 @@ def test_read_only_x_raises_before_the_state_moves(cls):
     assert_states_equal(state, before)
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("alias", ["x", "grad"])
+def test_state_arrays_aliasing_x_or_grad_are_refused(cls, alias):
+    opt = cls()
+    x, grad = np.full(4, 2.0), np.ones(4)
+    for name, _ in opt.init(x)._arrays():
+        state = opt.init(x)
+        setattr(state, name, x if alias == "x" else grad)
+        before = [x.copy(), grad.copy()]
+        message = rf"{alias} must not overlap state\.{name}"
+        with pytest.raises(ValueError, match=message):
+            opt.step(x, grad, state)
+        assert_array_equal(x, before[0])
+        assert_array_equal(grad, before[1])
+        assert state.step == 0
+
+
 def assert_states_equal(a, b):
     assert type(a) is type(b)
     for (name, x), (_, y) in zip(a._arrays(), b._arrays(), strict=True):
