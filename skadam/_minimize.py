@@ -715,10 +715,12 @@ def adam_minimize(
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
-        L-BFGS-B accepts them; ``res.jac`` is a copy); ``True`` if ``fun`` returns
-        ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
-        ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
-        differences, which cost ``n + 1`` calls of ``fun`` per iteration.
+        L-BFGS-B accepts them; ``res.jac`` is a copy; a complex gradient raises a
+        ``ValueError``, as a complex ``fun`` does, rather than losing its
+        imaginary part); ``True`` if ``fun`` returns ``(f, g)``; ``None``
+        (SciPy also turns ``False``, ``'2-point'``, ``'3-point'`` and ``'cs'``
+        into ``None``) for forward finite differences, which cost ``n + 1``
+        calls of ``fun`` per iteration.
     hess, hessp : object, optional
         Accepted for SciPy's method contract and ignored: Adam is first order.
     bounds : sequence of (low, high) pairs or scipy.optimize.Bounds, optional
