@@ -186,8 +186,24 @@ class AdamState(OptimizerState):
     v_max: np.ndarray | None = None
 
 
+def _number(value):
+    """A 0-d NumPy array of numbers as the Python number it holds, else ``value``.
+
+    NumPy reductions return 0-d arrays (``np.median``, ``x.sum(keepdims=...)``
+    and friends); they are numbers wherever a number is taken.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value.item()
+    return value
+
+
 def _check_real(name, value, low, high=math.inf, low_open=False, high_open=True):
-    """Raise a ValueError unless ``value`` is a finite real in the interval."""
+    """Return ``value`` as a float if it is a finite real in the interval.
+
+    A 0-d array counts as the number it holds; anything else raises a
+    ValueError naming ``name``.
+    """
+    value = _number(value)
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a real number, got {value!r}.")
     too_low = value <= low if low_open else value < low
@@ -294,8 +310,10 @@ class _Optimizer:
 
     def _set_common(self, learning_rate, epsilon, weight_decay, max_grad_norm, **betas):
         """Validate and store the hyperparameters every algorithm has."""
-        if not callable(learning_rate):
-            _check_real("learning_rate", learning_rate, 0, low_open=True)
+        if not callable(learning_rate):  # stored as a float
+            learning_rate = _check_real(
+                "learning_rate", learning_rate, 0, low_open=True
+            )
         self.learning_rate = learning_rate
         for name, beta in betas.items():
             setattr(self, name, _check_real(name, beta, 0, 1))
@@ -608,10 +626,13 @@ class Adam(_Optimizer):
     Parameters
     ----------
     learning_rate : float or callable, default=0.001
-        Step size ``alpha``, ``> 0``. A callable is a schedule (see
-        :mod:`skadam` schedules such as :class:`WarmupCosineDecay`): it is
-        called with the update number ``t`` (1 for the first update) and
-        returns the step size, a finite float ``>= 0``.
+        Step size ``alpha``, ``> 0``, stored as a float (a NumPy number or a
+        0-d array, as NumPy reductions return, counts as the number it holds,
+        here and for the other real hyperparameters). A callable is a
+        schedule (see :mod:`skadam` schedules such as
+        :class:`WarmupCosineDecay`): it is called with the update number
+        ``t`` (1 for the first update) and returns the step size, a finite
+        float ``>= 0``.
     beta_1 : float, default=0.9
         Decay rate of the first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999

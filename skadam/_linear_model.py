@@ -32,7 +32,11 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -40,6 +44,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._adam import _number
 from ._linear_loss import LinearModelLoss
 from ._losses import (
     HalfBinomialLoss,
@@ -108,7 +113,7 @@ def _learning_rate(estimator, full_batch):
         if full_batch and estimator._smooth_bounded_loss():
             return AUTO_FULL_BATCH_LEARNING_RATE
         return AUTO_MINIBATCH_LEARNING_RATE
-    return estimator.learning_rate
+    return _number(estimator.learning_rate)
 
 
 def _make_optimizer(estimator, full_batch=False):
@@ -144,7 +149,7 @@ def _make_stopping(estimator, optimizer, full_batch):
     loss = estimator._linear_loss()
     halving = StallHalving(optimizer.learning_rate) if full_batch else None
     return RelativeGap(
-        estimator.tol,
+        None if estimator.tol is None else float(estimator.tol),
         estimator.n_iter_no_change,
         loss.penalty,
         estimator._scaling_,
@@ -279,6 +284,20 @@ class _AdamLinearModel(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    def _validate_params(self):
+        """scikit-learn's check, reading a 0-d array as the real number it holds.
+
+        As the optimizers and ``adam_minimize`` read it (NumPy reductions
+        return 0-d arrays); the values are used as floats.
+        """
+        params = self.get_params(deep=False)
+        for name, constraints in self._parameter_constraints.items():
+            if any(isinstance(c, Interval) and c.type is Real for c in constraints):
+                params[name] = _number(params[name])
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -567,7 +586,9 @@ class _AdamLinearModel(BaseEstimator):
 
     def _penalty(self):
         """The penalty on the trained weights (see the regressor's override)."""
-        return make_penalty(self.penalty, self.alpha, self.l1_ratio, self.positive)
+        return make_penalty(
+            self.penalty, float(self.alpha), float(self.l1_ratio), self.positive
+        )
 
     def _lazy_updates(self, source):
         """Whether minibatch steps are lazy (see ``sparse_updates``)."""
@@ -630,14 +651,8 @@ class _AdamLinearModel(BaseEstimator):
         if kept is not None and len(kept) == len(y):
             val_mask = kept
         else:
-            _, val_rows = train_test_split(
-                np.arange(len(y)),
-                test_size=self.validation_fraction,
-                random_state=check_random_state(self.random_state),
-                stratify=self._stratify(y),
-            )
             val_mask = np.zeros(len(y), bool)
-            val_mask[val_rows] = True
+            val_mask[self._draw_validation_rows(y)] = True
         if (
             np.count_nonzero(val_mask) < 2
         ):  # a score of one row is undefined (R^2) or 0/1
@@ -648,6 +663,26 @@ class _AdamLinearModel(BaseEstimator):
             )
         self._validation_split_ = val_mask
         return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+
+    def _draw_validation_rows(self, y):
+        """The validation rows of a new split (stratified for a classifier)."""
+        fraction = float(self.validation_fraction)
+        try:
+            _, val_rows = train_test_split(
+                np.arange(len(y)),
+                test_size=fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=self._stratify(y),
+            )
+        except ValueError as error:  # too few rows, or rows of a class
+            reason = str(error).rstrip(".")
+            raise ValueError(
+                f"early_stopping cannot split n_samples={len(y)} into training "
+                f"and validation sets with validation_fraction={fraction}: {reason} "
+                "(scikit-learn's train_test_split). Change validation_fraction "
+                "or the number of samples, or set early_stopping=False."
+            ) from error
+        return val_rows
 
     def _stratify(self, y):
         return None
@@ -847,6 +882,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
+        A number may come as a 0-d NumPy array (as NumPy reductions return
+        it), here and for every real-valued parameter; it is used as a float.
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -936,7 +973,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``n_iter_no_change`` epochs (full batch: 250 steps) without a
         relative improvement of ``tol``, or when the training objective is
         within ``tol`` of its minimum, and restore the coefficients of the
-        epoch with the lowest validation loss. The validation set needs at least 2 rows.
+        epoch with the lowest validation loss. The validation set needs at
+        least 2 rows (the classifier's, one of each class, and its training
+        rows too): a split that cannot be drawn raises a ``ValueError``
+        naming ``validation_fraction``.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -1244,7 +1284,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     def _unscaled_loss(self):
         """The per-sample loss in the units of ``y``."""
         return regression_loss(
-            self.loss, delta=self.delta, quantile=self.quantile, power=self.power
+            self.loss,
+            delta=float(self.delta),
+            quantile=float(self.quantile),
+            power=float(self.power),
         )
 
     def _base_loss(self):
@@ -1382,6 +1425,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
+        A number may come as a 0-d NumPy array (as NumPy reductions return
+        it), here and for every real-valued parameter; it is used as a float.
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -1471,7 +1516,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         ``n_iter_no_change`` epochs (full batch: 250 steps) without a
         relative improvement of ``tol``, or when the training objective is
         within ``tol`` of its minimum, and restore the coefficients of the
-        epoch with the lowest validation loss. The validation set needs at least 2 rows.
+        epoch with the lowest validation loss. The validation set needs at
+        least 2 rows (the classifier's, one of each class, and its training
+        rows too): a split that cannot be drawn raises a ``ValueError``
+        naming ``validation_fraction``.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1

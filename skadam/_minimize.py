@@ -22,6 +22,7 @@ import numpy as np
 import scipy
 from scipy.optimize import OptimizeResult, OptimizeWarning
 
+from ._adam import _number
 from ._objective import (
     Minibatches,
     Objective,
@@ -82,9 +83,10 @@ def _eval_params(optimizer, x, state):
 def _configure(options):
     """Validate every option before anything runs; return them and the optimizer.
 
-    ``options`` maps every option name to its value (defaults filled in).
+    ``options`` maps every option name to its value (defaults filled in). A
+    0-d array counts as the number it holds (NumPy reductions return them).
     """
-    options = dict(options)
+    options = {name: _number(value) for name, value in options.items()}
     for name in _FLAGS:
         # bool("False") is True: a string or other object is a mistake.
         if not _is_flag(options[name], top=1):
@@ -650,6 +652,16 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer
     return result
 
 
+class _NotGiven:
+    """The default of ``bracket``: minimize_scalar passes one, None included."""
+
+    def __repr__(self):
+        return "<not given>"
+
+
+_NOT_GIVEN = _NotGiven()
+
+
 def adam_minimize(
     fun,
     x0=None,
@@ -686,7 +698,7 @@ def adam_minimize(
     batch_size=None,
     batch_args=None,
     rng=None,
-    bracket=None,
+    bracket=_NOT_GIVEN,
     **unknown_options,
 ):
     """Minimize a scalar function with Adam: a ``scipy.optimize.minimize`` method.
@@ -766,7 +778,8 @@ def adam_minimize(
     ----------------
     learning_rate : float or callable, default=0.001
         Step size; a callable ``learning_rate(t)`` of the update number ``t``
-        (from 1) is a schedule.
+        (from 1) is a schedule. Here and in every numeric option, a 0-d NumPy
+        array (what NumPy reductions return) counts as the number it holds.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
@@ -854,14 +867,18 @@ def adam_minimize(
         the first one.
     rng : int, numpy.random.Generator or None, optional
         Seed or generator of the shuffling (``numpy.random.default_rng``).
-    bracket : sequence, optional
-        Passed by :func:`scipy.optimize.minimize_scalar` (see Notes).
+    bracket : sequence or None, optional
+        Passed by :func:`scipy.optimize.minimize_scalar`, ``None`` included,
+        in place of ``x0`` (see Notes).
     **unknown_options : dict
         Ignored, with an ``OptimizeWarning`` that names each one (and the
         option probably meant), as SciPy's own methods warn.
 
     Raises
     ------
+    TypeError
+        If neither ``x0`` nor ``bracket`` is given (``adam_minimize(fun)``):
+        there is no starting point.
     ValueError
         For a bad option value (naming it), constraints, bad ``x0``,
         ``bounds``, gradients, ``initial_state``, or a run with no stopping
@@ -920,7 +937,9 @@ def adam_minimize(
     ======  ==============================================================
 
     :func:`scipy.optimize.minimize_scalar` calls a custom method without
-    ``x0`` but with ``bracket``: Adam then starts from the middle of a
+    ``x0`` but with ``bracket`` (``None`` when its caller gave none; a call
+    with neither ``x0`` nor ``bracket`` raises a ``TypeError`` rather than
+    guess that the problem is scalar): Adam then starts from the middle of a
     three-point ``bracket`` or the mean of a two-point one, else 0; with
     ``bounds``, from their midpoint if both are finite, else from that
     start clipped into them. Gradients come from finite differences.
@@ -974,6 +993,12 @@ def adam_minimize(
     (True, array([ 1., -2.]))
     """
     given = dict(locals())  # first statement: exactly the parameters
+    if x0 is None and bracket is _NOT_GIVEN:
+        raise TypeError(
+            "adam_minimize needs x0, the starting point: minimize(fun, x0, "
+            "method=adam_minimize), or adam_minimize(fun, x0). (Only "
+            "minimize_scalar calls it without x0; it passes bracket instead.)"
+        )
     options = {name: value for name, value in given.items() if name in _DEFAULTS}
     _warn_unknown(unknown_options)
     options, optimizer = _configure(options)
@@ -983,7 +1008,7 @@ def adam_minimize(
             "values of fun do not compare."
         )
     if x0 is None:
-        x0 = scalar_x0(bracket, bounds)
+        x0 = scalar_x0(None if bracket is _NOT_GIVEN else bracket, bounds)
         result = _solve(
             ScalarFun(fun), [x0], args, None, bounds, None, callback, options,
             optimizer,

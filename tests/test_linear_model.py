@@ -788,6 +788,52 @@ def test_early_stopping_needs_two_validation_rows():
     assert len(model.validation_scores_) == model.n_iter_
 
 
+@pytest.mark.parametrize(
+    "Estimator, rows, classes, fraction, reason",
+    [
+        # ceil(0.01 * 200) = 2 validation rows for 3 classes
+        (AdamLogisticClassifier, 200, 3, 0.01, "number of classes = 3"),
+        # 200 - ceil(0.99 * 200) = 2 training rows for 3 classes
+        (AdamLogisticClassifier, 200, 3, 0.99, "number of classes = 3"),
+        (AdamLinearRegressor, 1, None, 0.1, "train set will be empty"),
+    ],
+)
+def test_an_impossible_early_stopping_split_names_validation_fraction(
+    Estimator, rows, classes, fraction, reason, rng
+):
+    X = rng.normal(size=(rows, 3))
+    y = np.arange(rows) % classes if classes else X[:, 0]
+    model = Estimator(early_stopping=True, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=f"validation_fraction={fraction}") as exc:
+        model.fit(X, y)
+    assert reason in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "Estimator, extra",
+    [
+        (AdamLogisticClassifier, {}),
+        (AdamLinearRegressor, {"loss": "huber", "delta": 0.5}),
+        (AdamLinearRegressor, {"loss": "quantile", "quantile": 0.3}),
+        (AdamLinearRegressor, {"loss": "tweedie", "power": 1.5}),
+    ],
+)
+def test_real_parameters_may_be_0d_arrays(Estimator, extra, rng):
+    X = rng.normal(size=(120, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    y = (y > 0).astype(int) if Estimator is AdamLogisticClassifier else np.exp(y)
+    params = {"learning_rate": 0.05, "alpha": 1e-3, "l1_ratio": 0.5, "beta_1": 0.8,
+              "beta_2": 0.99, "epsilon": 1e-7, "max_grad_norm": 10.0, "tol": 1e-3,
+              "validation_fraction": 0.25, **extra}  # fmt: skip
+    common = {"penalty": "elasticnet", "early_stopping": True, "random_state": 0}
+    arrays = {k: np.array(v) for k, v in params.items() if k != "loss"}
+    numbers = Estimator(**common, **params).fit(X, y)
+    model = Estimator(**common, **{**params, **arrays}).fit(X, y)
+    assert model.get_params()["learning_rate"] is arrays["learning_rate"]
+    assert_array_equal(model.coef_, numbers.coef_)
+    assert_array_equal(model.intercept_, numbers.intercept_)
+
+
 @on_breast_cancer_and_diabetes
 def test_warning_when_the_fit_is_worse_than_a_constant(Estimator, name):
     X, y = load(name)

@@ -552,6 +552,29 @@ def test_a_bad_tol_is_named_tol():
         minimize(f_quad, np.zeros(3), method=adam_minimize, jac=g_quad, tol=-1.0)
 
 
+def test_options_may_be_0d_arrays():
+    # The first Adam step is lr * sign(g) (epsilon 0): one update moves
+    # x0 = 1 to 1 - lr.
+    options = {"learning_rate": np.array(0.25), "maxiter": np.array(1),
+               "epsilon": np.array(0.0), "gtol": np.array(1e-9)}  # fmt: skip
+    res = minimize(lambda x: float(x @ x), np.ones(2), jac=lambda x: 2 * x,
+                   method=adam_minimize, options=options)  # fmt: skip
+    assert res.nit == 1 and res.status == 1
+    assert_array_equal(res.x, [0.75, 0.75])
+    assert AdamMinimizer(**options)(lambda x: float(x @ x), np.ones(2)).nit == 1
+
+
+@pytest.mark.parametrize("call", ["function", "minimizer"])
+def test_a_direct_call_without_x0_raises_instead_of_going_scalar(call):
+    method = adam_minimize if call == "function" else AdamMinimizer()
+    with pytest.raises(TypeError, match="needs x0"):
+        method(rosen)
+    # minimize_scalar passes bracket (None here) instead of x0: still scalar.
+    res = minimize_scalar(lambda x: (x - 2.0) ** 2, method=method,
+                          options={"learning_rate": 0.05})  # fmt: skip
+    assert res.success and abs(res.x - 2.0) < 1e-4
+
+
 @pytest.mark.parametrize("maxiter", [7.0, np.float64(7), np.int64(7)])
 def test_integral_maxiter_of_any_type(maxiter):
     # SciPy's own methods take options={"maxiter": 1e4}.
