@@ -37,7 +37,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -182,6 +182,28 @@ def _continue_state(state, estimator):
     elif not estimator.amsgrad and state.v_max is not None:
         state.v_max = None
     return state
+
+
+def check_classes(classes):
+    """``partial_fit``'s ``classes`` as the sorted distinct labels.
+
+    Validated as scikit-learn validates ``y`` (``type_of_target``): finite,
+    1-D, labels rather than continuous values; a ``ValueError`` names
+    ``classes``. Duplicates are dropped, as ``SGDClassifier.partial_fit``
+    (``unique_labels``) drops them.
+    """
+    try:
+        labels = np.asarray(classes)
+    except ValueError:  # ragged nesting
+        labels = np.asarray(classes, dtype=object)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"classes must be 1-D, one label per class, got shape {labels.shape}."
+        )
+    kind = type_of_target(labels, input_name="classes")  # raises on NaN, inf
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"classes must be class labels, got {kind} values {labels}.")
+    return np.unique(labels)
 
 
 #: Parameters a continued fit (``warm_start``, ``partial_fit``) cannot change:
@@ -1749,7 +1771,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, and ``y`` must only
             contain these. Later calls may omit it, or pass the same classes
-            (in any order); other classes raise a ``ValueError``.
+            (in any order); other classes raise a ``ValueError``. Validated
+            as ``y`` is: NaN, infinity, a 2-D array or continuous values raise
+            a ``ValueError`` naming ``classes``; repeated labels count once
+            (as in ``SGDClassifier.partial_fit``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
 
@@ -1850,8 +1875,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     def _check_targets(self, y, classes, *, reset, stream):
         """Set ``classes_`` (cold start) or check that a continued fit keeps them."""
         check_classification_targets(y)
+        if classes is not None:
+            classes = check_classes(classes)
         if reset:
-            self.classes_ = np.unique(y if classes is None else classes)
+            self.classes_ = np.unique(y) if classes is None else classes
             if len(self.classes_) < 2:
                 raise ValueError(
                     "AdamLogisticClassifier needs samples of at least 2 classes, "
@@ -1859,8 +1886,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
                 )
         else:
             if stream:  # partial_fit: y may hold a subset of the classes
-                new = None if classes is None else np.unique(classes)
-                what = f"classes={np.asarray(classes).tolist()}"
+                new, what = classes, f"classes={np.asarray(classes).tolist()}"
             else:  # warm_start fit: y must hold the same classes
                 new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
             if new is not None and not np.array_equal(new, self.classes_):

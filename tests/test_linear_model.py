@@ -748,6 +748,37 @@ def test_regressor_partial_fit_with_other_number_of_outputs():
         model.partial_fit(X, Y[:, :2])
 
 
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        ([0, 1, 2, np.nan], "Input classes contains NaN"),
+        ([0, 1, 2, np.inf], "Input classes contains infinity"),
+        ([[0, 1, 2]], r"classes must be 1-D.*shape \(1, 3\)"),
+        ([[0], [1], [2]], r"classes must be 1-D.*shape \(3, 1\)"),
+        ([0.5, 1.5, 2.5], "classes must be class labels, got continuous"),
+    ],
+)
+def test_partial_fit_validates_classes_as_y(classes, match):
+    X, y = load("iris")
+    model = AdamLogisticClassifier()
+    with pytest.raises(ValueError, match=match):
+        model.partial_fit(X, y, classes=classes)
+    assert not hasattr(model, "classes_")
+    fitted = AdamLogisticClassifier().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=match):  # and on a later call
+        fitted.partial_fit(X, y, classes=classes)
+
+
+def test_repeated_classes_count_once_as_in_sgd():
+    X, y = load("iris")
+    classes = [2, 0, 1, 2, 0]
+    sgd = SGDClassifier(random_state=0).partial_fit(X, y, classes=classes)
+    model = AdamLogisticClassifier().partial_fit(X, y, classes=classes)
+    assert_array_equal(model.classes_, sgd.classes_)
+    assert model.coef_.shape == (3, X.shape[1])
+    assert model.predict(X[:5]).dtype == y.dtype
+
+
 def test_continued_fits_keep_the_classes():
     X, y = load("iris")
     model = AdamLogisticClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1, 2])
