@@ -119,9 +119,10 @@ def _warn_unused_batch_options(options):
         return
     unused = [n for n in ("batch_args", "rng") if options[n] is not None]
     if unused:
+        words = ("are", "they apply") if len(unused) > 1 else ("is", "it applies")
         warnings.warn(
-            f"{' and '.join(unused)} only apply to minibatches and are ignored "
-            "without batch_size.",
+            f"{' and '.join(unused)} {words[0]} unused without batch_size "
+            f"({words[1]} to minibatches only).",
             OptimizeWarning,
             stacklevel=_user_stacklevel(),
         )
@@ -864,7 +865,8 @@ def adam_minimize(
     batch_args : sequence of int, optional
         Indices of the ``args`` to slice into minibatches. Default: every
         NumPy array or SciPy sparse matrix in ``args`` with as many rows as
-        the first one.
+        the first one. Without ``batch_size`` it is unused, and an
+        ``OptimizeWarning`` says so (as for ``rng``).
     rng : int, numpy.random.Generator or None, optional
         Seed or generator of the shuffling (``numpy.random.default_rng``).
     bracket : sequence or None, optional

@@ -1410,9 +1410,17 @@ def test_minibatches_of_no_rows_are_refused():
                  method=adam_minimize, options={"batch_size": 32})  # fmt: skip
 
 
-@pytest.mark.parametrize("option", [{"rng": 0}, {"batch_args": [0]}])
-def test_batch_options_without_batch_size_warn(option, rng):
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"rng": 0}, r"rng is unused without batch_size \(it applies"),
+        ({"batch_args": [0]}, r"batch_args is unused without batch_size \(it"),
+        ({"rng": 0, "batch_args": [0]}, r"batch_args and rng are unused .*they"),
+    ],
+)
+def test_batch_options_without_batch_size_warn(option, message, rng):
     X = rng.normal(size=(20, 3))
-    with pytest.warns(OptimizeWarning, match="ignored without batch_size"):
+    with pytest.warns(OptimizeWarning, match=message) as record:
         minimize(_least_squares, np.zeros(3), args=(X, X[:, 0]), jac=True,
                  method=adam_minimize, options={**option, "maxiter": 2})  # fmt: skip
+    assert issubclass(record[0].category, UserWarning)
