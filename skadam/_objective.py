@@ -196,7 +196,7 @@ def _gradient(g, x, source):
             "The gradient is None; jac (or fun with jac=True) must return it."
         )
     try:
-        if np.iscomplexobj(g):
+        if g.dtype.kind == "c" if type(g) is np.ndarray else np.iscomplexobj(g):
             raise TypeError("complex")
         g = np.asarray(g, dtype=x.dtype)
     except (TypeError, ValueError):
