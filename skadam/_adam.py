@@ -120,6 +120,25 @@ class OptimizerState:
         return [(f.name, getattr(self, f.name)) for f in fields if f.name not in skip]
 
 
+def state_is_finite(state):
+    """Whether every float array of an optimizer state is finite.
+
+    Each update keeps torch's arithmetic, in which a gradient entry whose
+    square overflows (``|g|`` above about 1.3e154 in float64, 1.8e19 in
+    float32) makes the second moment ``v`` infinite: that entry's steps are
+    then ``m / inf = 0`` and it stops moving, with no error. The loops that
+    manage a run (:func:`skadam.adam_minimize`, the estimators' training)
+    call this to report it. Any object is accepted: its attributes that are
+    float arrays are checked (True when it has none).
+    """
+    values = vars(state).values() if hasattr(state, "__dict__") else ()
+    return all(
+        np.isfinite(a).all()
+        for a in values
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    )
+
+
 def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
@@ -715,6 +734,16 @@ class Adam(_Optimizer):
     The NumPy backend allocates one temporary of ``x``'s size per step (two
     with clipping or coupled L2, one more when ``grad`` is not of ``x``'s
     dtype); the numba backend allocates none.
+
+    A gradient entry whose square overflows (``|g|`` above about 1.3e154 in
+    float64, 1.8e19 in float32) makes ``v`` infinite, and every later step
+    of that entry ``m / inf = 0``: it stops moving, with no error (a NumPy
+    ``RuntimeWarning`` only). The step keeps this arithmetic, as
+    ``torch.optim.Adam`` does (from a gradient about 32 times larger: it
+    multiplies by ``1 - beta_2`` first); :func:`adam_minimize` stops such a
+    run with status 2 and the estimators with a ``ConvergenceWarning``. A
+    loop of your own can test ``np.isfinite(state.v).all()``, or rescale
+    the problem: the steps do not depend on the gradient's scale.
 
     Examples
     --------

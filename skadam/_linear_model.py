@@ -20,6 +20,7 @@ run; every data source then trains through ``_fit_source`` (the seam that
 :mod:`skadam.dask` uses).
 """
 
+import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -44,7 +45,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from ._adam import _number
+from ._adam import _number, state_is_finite
 from ._linear_loss import LinearModelLoss
 from ._losses import (
     HalfBinomialLoss,
@@ -547,6 +548,8 @@ class _AdamLinearModel(BaseEstimator):
         self._record(result, validation)
         if not stream:
             self._warn(result, source, constant_loss, max_epochs, stopping)
+        elif result.status is Status.NONFINITE:  # partial_fit's only warning
+            self._warn_nonfinite(result)
         return self
 
     def _constant_loss(self, Y, s, target_mean):
@@ -743,18 +746,37 @@ class _AdamLinearModel(BaseEstimator):
             self.validation_scores_.extend(result.validation_scores)
             self.best_validation_score_ = result.best_validation_score
 
+    def _warn_nonfinite(self, result):
+        """ConvergenceWarning for a run stopped by a non-finite value."""
+        if state_is_finite(self.adam_state_):
+            cause = (
+                "the loss or its gradient became non-finite; try a smaller "
+                f"learning_rate (got {self.learning_rate})"
+            )
+        else:
+            dtype = self._coef_.dtype
+            cause = (
+                "the optimizer's second moment overflowed: a gradient entry's "
+                f"square exceeds the largest {dtype} (|gradient| above about "
+                f"{math.sqrt(np.finfo(dtype).max):.2g}), after which its "
+                "coefficient would never move again. Scale the features and "
+                "targets (partial_fit and continued fits keep the scaling of "
+                "the first fit) or use float64; the optimizer state keeps the "
+                "overflow: start afresh with warm_start=False (or a new "
+                "estimator)"
+            )
+        warnings.warn(
+            f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: {cause}. "
+            "Training stopped with the coefficients of the start of that epoch, "
+            "the last with a finite objective.",
+            ConvergenceWarning,
+            stacklevel=7,  # the user's fit or partial_fit call
+        )
+
     def _warn(self, result, source, constant_loss, max_epochs, stopping):
         """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
         if result.status is Status.NONFINITE:
-            warnings.warn(
-                f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: the "
-                "loss or its "
-                "gradient became non-finite. Training stopped with the "
-                "coefficients of the start of that epoch, the last with a finite "
-                f"objective; try a smaller learning_rate (got {self.learning_rate}).",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            self._warn_nonfinite(result)
             return
         if result.status is Status.MAX_ITER and self.tol is not None:
             warnings.warn(

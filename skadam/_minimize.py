@@ -22,7 +22,7 @@ import numpy as np
 import scipy
 from scipy.optimize import OptimizeResult, OptimizeWarning
 
-from ._adam import _number
+from ._adam import _number, state_is_finite
 from ._objective import (
     Minibatches,
     Objective,
@@ -315,7 +315,7 @@ def _nonfinite(f, gmax):
 class _Stopper:
     """Stopping decisions, and the callback (which may stop the run)."""
 
-    def __init__(self, options, bounds, callback, optimizer):
+    def __init__(self, options, bounds, callback, optimizer, dtype):
         self.maxiter, self.bounds, self.callback = options["maxiter"], bounds, callback
         self.gtol, self.ftol, self.xtol = (options[k] for k in ("gtol", "ftol", "xtol"))
         self.maxtime, self.started = options["maxtime"], time.perf_counter()
@@ -324,10 +324,15 @@ class _Stopper:
         # f is evaluated on every iteration only when something reads it.
         self.need_f = bool(self.ftol or self.new_style or options["return_best"])
         self.detail = ""
+        # A gradient entry below this has a square far from overflowing: the
+        # moments need no check after updates that took only such entries.
+        self.square_safe = math.sqrt(np.finfo(dtype).max) / 4
+        self.gmax = 0.0  # max |g| of the gradient the next update takes
 
     def at_start(self, x, f, g):
         """Status at x0 (nit=0), or None to start iterating."""
-        if _nonfinite(f, _max_abs(g)):
+        self.gmax = _max_abs(g)
+        if _nonfinite(f, self.gmax):
             self.detail = "the function value or the gradient is not finite at x0"
             return Status.NONFINITE
         if self.gtol and self.gradient_small(x, g):
@@ -336,7 +341,8 @@ class _Stopper:
 
     def check(self, nit, x_old, x, f_old, f, g):
         """Status after update ``nit`` moved ``x_old`` to ``x``, or None."""
-        if _nonfinite(f, _max_abs(g)):
+        self.gmax = _max_abs(g)
+        if _nonfinite(f, self.gmax):
             self.detail = (
                 f"the function value or the gradient is not finite after update "
                 f"{nit}; the result is the last iterate where both were finite"
@@ -347,6 +353,20 @@ class _Stopper:
         if self.converged(x, g, f_old, f):
             return Status.CONVERGED
         return self.after_update(nit, x_old, x)
+
+    def overflowed(self, nit, state):
+        """Whether update ``nit`` left a non-finite optimizer state (called
+        when ``gmax > square_safe``); ``detail`` then says so."""
+        if state_is_finite(state):
+            return False
+        self.detail = (
+            f"the optimizer's state is not finite after update {nit}: the "
+            f"square of a gradient entry (max |g| = {self.gmax:.3g}) overflows "
+            "its second moment, after which that entry would never move "
+            "again; the result is the iterate before that update. Rescale "
+            "the problem (or use algorithm='adamax', which squares nothing)"
+        )
+        return True
 
     def converged(self, x, g, f_old, f):
         """Whether gtol or ftol is met (and ``detail`` says which)."""
@@ -438,6 +458,9 @@ def _run(objective, optimizer, state, x, stopper, record):
     step = _Stepper(optimizer, x)
     while status is None:
         x_new = step(x, g, state)
+        if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
+            status = Status.NONFINITE
+            break  # x is the iterate before the update
         if bounds is not None:
             np.clip(x_new, *bounds, out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
@@ -484,7 +507,8 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
         for args, rows in batches.epoch():
             objective.args = args
             f, g = objective.evaluate(x, stopper.need_f)
-            if _nonfinite(f, _max_abs(g)):
+            stopper.gmax = _max_abs(g)
+            if _nonfinite(f, stopper.gmax):
                 status = _batch_nonfinite(stopper, nit, x, x_old, record)
                 nit = max(nit - 1, 0)
                 break
@@ -493,10 +517,9 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
                 g_sum += rows * g
             if stopper.ftol:
                 f_sum += rows * f
-            np.copyto(x_old, x)
-            optimizer.step(x, g, state)
-            if stopper.bounds is not None:
-                np.clip(x, *stopper.bounds, out=x)
+            status = _batch_update(optimizer, state, x, x_old, g, stopper, nit, record)
+            if status is not None:
+                break
             nit += 1
             if stopper.callback is not None and stopper.callback_stops(nit, x, f, g):
                 status = Status.CALLBACK
@@ -510,6 +533,19 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
             f_epoch_old = f_epoch
     objective.args = batches.args
     return nit, status
+
+
+def _batch_update(optimizer, state, x, x_old, g, stopper, nit, record):
+    """Update ``x`` in place (keeping ``x_old``); NONFINITE if the state overflowed."""
+    np.copyto(x_old, x)
+    optimizer.step(x, g, state)
+    if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
+        np.copyto(x, x_old)  # the iterate before that update is the result
+        record.drop_last()  # which the run appends again
+        return Status.NONFINITE
+    if stopper.bounds is not None:
+        np.clip(x, *stopper.bounds, out=x)
+    return None
 
 
 def _batch_nonfinite(stopper, nit, x, x_old, record):
@@ -544,7 +580,9 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
         if record.return_all:  # now known at the last iterate
             record.allfuns[-1] = f
     if status is not Status.NONFINITE:
-        status, message = _check_returned(x, f, g, stopper.need_f, status, message)
+        status, message = _check_returned(
+            x, f, g, state, stopper.need_f, status, message
+        )
     result = OptimizeResult(
         x=x,
         fun=f,
@@ -563,8 +601,8 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
     return result
 
 
-def _check_returned(x, f, g, checked_before, status, message):
-    """NONFINITE, with its message, if the returned point is unusable."""
+def _check_returned(x, f, g, state, checked_before, status, message):
+    """NONFINITE, with its message, if the returned point or state is unusable."""
     if not (math.isfinite(f) and math.isfinite(_max_abs(g))):
         hint = (
             " It was not evaluated at the iterates before (callable jac); ftol "
@@ -578,6 +616,14 @@ def _check_returned(x, f, g, checked_before, status, message):
         return Status.NONFINITE, (
             "Stopped: x is not finite, though the function value and the "
             "gradient there are (the update produced a NaN or an infinity)."
+        )
+    if not state_is_finite(state):
+        # Missed by _Stopper.overflowed: an overflow of coupled weight decay
+        # (weight_decay * x), or in another optimizer's own state.
+        return Status.NONFINITE, (
+            "Stopped: the optimizer's state is not finite at the end of the run "
+            "(a moment overflowed), so some entries of x stopped moving at an "
+            "unknown update. Rescale the problem."
         )
     return status, message
 
@@ -634,7 +680,7 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer
     record = _Record(options["return_best"], options["return_all"])
     with Workers(options["workers"]) as workers:
         objective = Objective(fun, jac, args, box, rel_step, workers)
-        stopper = _Stopper(options, box, callback, optimizer)
+        stopper = _Stopper(options, box, callback, optimizer, x.dtype)
         if batches is None:
             x, f, g, nit, status = _run(objective, optimizer, state, x, stopper, record)
         else:
@@ -902,7 +948,11 @@ def adam_minimize(
     numbers only then. Non-finite values are detected where ``fun`` and
     ``jac`` are evaluated; the result is then the last iterate where both
     were finite. A non-finite ``x`` (``epsilon=0`` can divide 0 by 0) is
-    never reported as a success.
+    never reported as a success, nor is a non-finite optimizer state: a
+    gradient entry whose square overflows (``|g|`` above about 1.3e154 in
+    float64, 1.8e19 in float32) makes the second moment infinite and would
+    freeze that entry of ``x`` (as in torch); the run stops after that
+    update, with status 2 and the iterate before it.
 
     **Resuming.** ``res.state`` is the optimizer's state after the last
     update and ``res.iterate`` the iterate it belongs to (``res.x`` for
@@ -933,7 +983,7 @@ def adam_minimize(
     ======  ==============================================================
     0       converged; the message names the criterion (gtol, ftol, xtol)
     1       ``maxiter`` updates taken (SciPy's message)
-    2       a non-finite ``fun``, gradient or ``x``
+    2       a non-finite ``fun``, gradient, ``x`` or optimizer state
     3       ``maxtime`` ran out
     99      the callback raised ``StopIteration`` (SciPy's message)
     ======  ==============================================================

@@ -278,9 +278,7 @@ class LazyEpochs(_Epochs):
             average /= n_steps
         W, _ = self.loss.weight_intercept(self.scaling.to_raw(coef))
         epoch_loss = loss_total / source.weight_sum + self.loss.penalty.value(W)
-        if not math.isfinite(epoch_loss):
-            return self._nonfinite(start, average)
-        return epoch_loss
+        return self._epoch_result(epoch_loss, start, average)
 
     def _add_penalty_gradient(self):
         """The penalty's gradient, at the epoch's last iterate, to the average.

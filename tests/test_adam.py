@@ -825,6 +825,26 @@ def test_bad_step_count_raises_before_anything_moves(bad_step):
     assert not state.m.any()
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("dtype, g", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_an_overflowing_square_freezes_x_as_in_torch(dtype, g, backend):
+    # The step keeps torch's arithmetic even there: v = inf, x does not move.
+    # (adam_minimize and the estimators detect it and report it.)
+    x = np.array([1.0, 2.0], dtype)
+    grad = np.array([g, 1.0], dtype)
+    adam = Adam(learning_rate=0.1, backend=backend)
+    state = adam.init(x)
+    adam.step(x, grad, state)
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    p = torch.tensor([1.0, 2.0], dtype=torch_dtype)
+    opt = torch.optim.Adam([p], lr=0.1, foreach=False)
+    p.grad = torch.from_numpy(grad)
+    opt.step()
+    assert_array_equal(x, p.numpy())
+    assert_array_equal(state.v, opt.state[p]["exp_avg_sq"].numpy())
+    assert x[0] == 1.0 and state.v[0] == np.inf and x[1] < 2.0
+
+
 @pytest.mark.parametrize("d", [1, 16, 30_000])
 def test_epsilon_zero_gives_nan_silently_at_every_size_and_backend(d, backend):
     # A coordinate whose gradients have all been zero: 0 / (sqrt(0) + 0).

@@ -655,6 +655,31 @@ def test_divergence_keeps_finite_coefficients_and_warns(
     assert model.n_iter_ < 50
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit", "partial_fit_lazy"])
+def test_an_overflowing_second_moment_warns_instead_of_freezing(call, rng):
+    # A continued fit keeps the first fit's scaling: features 1e12 times
+    # larger give float32 gradients above sqrt(3.4e38) = 1.8e19, whose squares
+    # overflow v (while the loss, below 3.4e38, stays finite).
+    X = rng.normal(size=(200, 30)).astype(np.float32)
+    X[X < 0.5] = 0.0
+    y = X @ np.ones(30, np.float32)
+    if call == "warm_start":
+        model = AdamLinearRegressor(warm_start=True, max_iter=5)
+        first, again = model.fit, model.fit
+    else:
+        model = AdamLinearRegressor(batch_size=50, sparse_updates="lazy")
+        first, again = model.partial_fit, model.partial_fit
+        X = sparse.csr_matrix(X) if call == "partial_fit_lazy" else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first(X, y)
+    before = model._coef_.copy()
+    with pytest.warns(ConvergenceWarning, match="second moment overflowed"):
+        again(X * np.float32(1e12), y)
+    assert_array_equal(model._coef_, before)  # the start of the epoch
+
+
 def test_convergence_warning_on_max_iter_and_not_when_converged():
     X, y = load("iris")
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):

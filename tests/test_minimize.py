@@ -420,6 +420,76 @@ def test_non_finite_gradient():
     assert np.all(np.isfinite(res.jac)) and res.fun == f_quad(res.x)
 
 
+def _huge_slope(slope, dtype=np.float64):
+    """f(x) = slope * x[0] + x[0]**2: finite, with a gradient near ``slope``."""
+    return {
+        "fun": lambda x: float(slope * x[0] + x[0] ** 2),
+        "x0": np.zeros(1, dtype),
+        "jac": lambda x: np.array([slope + 2 * x[0]], dtype),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("algorithm", ["adam", "nadam", "radam", "schedulefree_adamw"])
+@pytest.mark.parametrize("slope, dtype", [(1e200, np.float64), (1e20, np.float32)])
+def test_a_squared_gradient_that_overflows_stops_with_status_2(algorithm, slope, dtype):
+    # g * g overflows: v = inf and every later step is m / inf = 0, a frozen x.
+    problem = _huge_slope(slope, dtype)
+    res = minimize(**problem, method=adam_minimize,
+                   options={"algorithm": algorithm, "maxiter": 100})  # fmt: skip
+    assert (res.success, res.status, res.nit) == (False, 2, 0)
+    assert "overflows its second moment" in res.message
+    assert_array_equal(res.x, [0.0])  # the iterate before the update
+    assert not np.all(np.isfinite(res.state.v))
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_overflowing_moment_stops_either_backend_and_minibatches(backend, rng):
+    problem = _huge_slope(1e200)
+    adam = skadam.Adam(backend=backend)
+    res = minimize(**problem, method=adam_minimize, options={"algorithm": adam})
+    assert (res.status, res.nit) == (2, 0)
+    X = rng.normal(size=(40, 2))
+
+    def linear(w, X, y):  # finite values, gradients near 1e200
+        return float(np.mean(y * (X @ w))), X.T @ y / len(y)
+
+    res = minimize(linear, np.zeros(2), args=(X, 1e200 * X[:, 0]),
+                   jac=True, method=adam_minimize,
+                   options={"batch_size": 8, "return_all": True})  # fmt: skip
+    assert (res.status, res.nit) == (2, 0) and "overflows" in res.message
+    assert_array_equal(res.x, [0.0, 0.0])
+    assert len(res.allvecs) == 1
+
+
+def test_adamax_squares_nothing_and_keeps_moving():
+    # Adamax's step under a constant gradient is lr * sign(g) (u = |g| + eps).
+    res = minimize(**_huge_slope(1e200), method=adam_minimize,
+                   options={"algorithm": "adamax", "learning_rate": 0.1,
+                            "maxiter": 10})  # fmt: skip
+    assert res.status == 1
+    assert_allclose(res.x, [-1.0], rtol=1e-12)
+
+
+def test_large_but_squarable_gradients_are_no_false_alarm():
+    # Adam's step under a constant gradient g is lr * g / (|g| + eps) = lr.
+    res = minimize(**_huge_slope(1e150), method=adam_minimize,
+                   options={"learning_rate": 0.1, "maxiter": 5})  # fmt: skip
+    assert res.status == 1
+    assert_allclose(res.x, [-0.5], rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_an_overflow_of_coupled_weight_decay_is_caught_at_the_end():
+    # g + weight_decay * x = 1e300 squares to inf though g = 0.
+    res = minimize(lambda x: 0.0, [1e300], jac=lambda x: np.zeros(1),
+                   method=adam_minimize,
+                   options={"weight_decay": 1.0, "maxiter": 5})  # fmt: skip
+    assert (res.success, res.status) == (False, 2)
+    assert "state is not finite at the end" in res.message
+
+
 def test_non_finite_at_x0():
     res = run(lambda x: (np.nan, g_quad(x)), jac=True)
     assert (res.success, res.status, res.nit) == (False, 2, 0)
