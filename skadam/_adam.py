@@ -631,20 +631,20 @@ def _check_out(out, x, grad, arrays):
     _check_no_overlap(arrays, out=out)
 
 
-def _check_no_overlap(arrays, **others):
+def _check_no_overlap(arrays, x=None, grad=None, out=None):
     """Refuse a state array that shares memory with another input of the step.
 
     The update writes each state array while it still reads ``x``, ``grad``,
     ``out`` and the other state arrays (``out=state.m`` would overwrite the
     moment with the new parameters): any overlap silently corrupts both.
-    ``others`` maps names to arrays or None.
     """
+    others = {"x": x, "grad": grad, "out": out}
+    values = [a for _, a in arrays]
+    values += [a for a in others.values() if a is not None]
+    if len({id(a) for a in values if a.base is None}) == len(values):
+        return  # distinct arrays that own their memory cannot overlap
     named = [(f"state.{name}", a) for name, a in arrays]
     named += [(name, a) for name, a in others.items() if a is not None]
-    if all(a.base is None for _, a in named) and len({id(a) for _, a in named}) == len(
-        named
-    ):
-        return  # distinct arrays that own their memory cannot overlap
     for i, (name, a) in enumerate(named[: len(arrays)]):
         for other, b in named[i + 1 :]:
             if np.may_share_memory(a, b) and np.shares_memory(a, b):
