@@ -355,8 +355,12 @@ class _Stopper:
         return self.after_update(nit, x_old, x)
 
     def overflowed(self, nit, state):
-        """Whether update ``nit`` left a non-finite optimizer state (called
-        when ``gmax > square_safe``); ``detail`` then says so."""
+        """Whether update ``nit`` left a non-finite state; ``detail`` says so.
+
+        Called only when ``gmax > square_safe``: no smaller gradient entry
+        can overflow a moment (coupled weight decay aside, which
+        :func:`_check_returned` catches at the end).
+        """
         if state_is_finite(state):
             return False
         self.detail = (
@@ -1060,7 +1064,7 @@ def adam_minimize(
             "values of fun do not compare."
         )
     if x0 is None:
-        x0 = scalar_x0(None if bracket is _NOT_GIVEN else bracket, bounds)
+        x0 = scalar_x0(bracket, bounds)  # given: minimize_scalar's call
         result = _solve(
             ScalarFun(fun), [x0], args, None, bounds, None, callback, options,
             optimizer,
