@@ -120,6 +120,25 @@ class OptimizerState:
         return [(f.name, getattr(self, f.name)) for f in fields if f.name not in skip]
 
 
+def state_is_finite(state):
+    """Whether every float array of an optimizer state is finite.
+
+    Each update keeps torch's arithmetic, in which a gradient entry whose
+    square overflows (``|g|`` above about 1.3e154 in float64, 1.8e19 in
+    float32) makes the second moment ``v`` infinite: that entry's steps are
+    then ``m / inf = 0`` and it stops moving, with no error. The loops that
+    manage a run (:func:`skadam.adam_minimize`, the estimators' training)
+    call this to report it. Any object is accepted: its attributes that are
+    float arrays are checked (True when it has none).
+    """
+    values = vars(state).values() if hasattr(state, "__dict__") else ()
+    return all(
+        np.isfinite(a).all()
+        for a in values
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f"
+    )
+
+
 def _copy(value):
     return value.copy() if isinstance(value, np.ndarray) else value
 
@@ -186,8 +205,24 @@ class AdamState(OptimizerState):
     v_max: np.ndarray | None = None
 
 
+def _number(value):
+    """A 0-d NumPy array of numbers as the Python number it holds, else ``value``.
+
+    NumPy reductions return 0-d arrays (``np.median``, ``x.sum(keepdims=...)``
+    and friends); they are numbers wherever a number is taken.
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return value.item()
+    return value
+
+
 def _check_real(name, value, low, high=math.inf, low_open=False, high_open=True):
-    """Raise a ValueError unless ``value`` is a finite real in the interval."""
+    """Return ``value`` as a float if it is a finite real in the interval.
+
+    A 0-d array counts as the number it holds; anything else raises a
+    ValueError naming ``name``.
+    """
+    value = _number(value)
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ValueError(f"{name} must be a real number, got {value!r}.")
     too_low = value <= low if low_open else value < low
@@ -294,8 +329,10 @@ class _Optimizer:
 
     def _set_common(self, learning_rate, epsilon, weight_decay, max_grad_norm, **betas):
         """Validate and store the hyperparameters every algorithm has."""
-        if not callable(learning_rate):
-            _check_real("learning_rate", learning_rate, 0, low_open=True)
+        if not callable(learning_rate):  # stored as a float
+            learning_rate = _check_real(
+                "learning_rate", learning_rate, 0, low_open=True
+            )
         self.learning_rate = learning_rate
         for name, beta in betas.items():
             setattr(self, name, _check_real(name, beta, 0, 1))
@@ -446,6 +483,9 @@ class _Optimizer:
                     f"state.{name} has shape {a.shape}, x has shape {x.shape}."
                 )
         _check_writeable("x", x)
+        _check_no_overlap(
+            full, x=x, grad=grad if isinstance(grad, np.ndarray) else None
+        )
         if self._lazy_compiled(x, grad, state, index):
             return x
         # np.take gives C-contiguous copies (what the numba backend needs).
@@ -471,11 +511,14 @@ class _Optimizer:
         """``(name, array)`` for each array a step writes."""
         return state._arrays()
 
-    def _check_step(self, x, grad, state):
+    def _check_step(self, x, grad, state, out=None):
         """Validate one step's inputs, writing nothing; return ``(grad, t, lr)``.
 
         ``grad`` comes back as an array of ``x``'s shape and dtype (converted,
-        or copied when it overlaps ``x``, which the update writes).
+        or copied when it overlaps ``x``, which the update writes). No state
+        array may overlap ``x``, ``grad``, another state array or ``out``
+        (Adam's, when it is not ``x``), which overlaps neither ``x`` nor
+        ``grad`` either.
         """
         if not isinstance(state, self._state_class):
             raise ValueError(
@@ -485,11 +528,8 @@ class _Optimizer:
         arrays = self._state_arrays(state)
         if not _fast_path_ok(x, grad, arrays):
             grad = _check_step_slow(x, grad, arrays, state)
-        if grad is x or (
-            (grad.base is not None or x.base is not None)
-            and np.may_share_memory(grad, x)
-        ):
-            grad = grad.copy()  # the update writes x before it is done with g
+        if out is not None:
+            _check_out(out, x, grad, arrays)
         step = state.step
         if type(step) is not int or step < 0:
             step = _check_step_count(step)
@@ -513,7 +553,11 @@ class _Optimizer:
 
 
 def _fast_path_ok(x, grad, arrays):
-    """The common case, checked cheaply: a step can take microseconds."""
+    """The common case, checked cheaply: a step can take microseconds.
+
+    Arrays of the right kind that own their memory and are distinct objects,
+    so that none can overlap another.
+    """
     if not (
         type(x) is np.ndarray
         and type(grad) is np.ndarray
@@ -521,6 +565,9 @@ def _fast_path_ok(x, grad, arrays):
         and grad.shape == x.shape
         and x.dtype in _FLOATS
         and x.flags.writeable
+        and x.base is None
+        and grad.base is None
+        and grad is not x
     ):
         return False
     for _, a in arrays:
@@ -529,9 +576,14 @@ def _fast_path_ok(x, grad, arrays):
             and a.dtype is x.dtype
             and a.shape == x.shape
             and a.flags.writeable
+            and a.base is None
+            and a is not x
+            and a is not grad
         ):
             return False
-    return True
+    if len(arrays) == 2:  # the common case, four times faster than a set
+        return arrays[0][1] is not arrays[1][1]
+    return len({id(a) for _, a in arrays}) == len(arrays)
 
 
 def _check_step_slow(x, grad, arrays, state):
@@ -551,10 +603,14 @@ def _check_step_slow(x, grad, arrays, state):
                 f"(state.{name}), got x with shape {x.shape} and dtype {x.dtype}."
             )
         _check_writeable(f"state.{name}", a)
-    return np.asarray(grad_array, dtype=x.dtype)
+    grad = np.asarray(grad_array, dtype=x.dtype)
+    if grad is x or np.may_share_memory(grad, x):
+        grad = grad.copy()  # the update writes x before it is done with g
+    _check_no_overlap(arrays, x=x, grad=grad)
+    return grad
 
 
-def _check_out(out, x, grad):
+def _check_out(out, x, grad, arrays):
     if type(out) is not np.ndarray or out.shape != x.shape or out.dtype != x.dtype:
         got = type(out).__name__
         if isinstance(out, np.ndarray):
@@ -564,11 +620,39 @@ def _check_out(out, x, grad):
             f"{x.dtype}, got {got}."
         )
     _check_writeable("out", out)
-    owners = out.base is None and x.base is None and grad.base is None
-    if owners and out is not grad:
-        return  # distinct arrays that own their memory cannot overlap
+    if out.base is None and x.base is None and grad.base is None and out is not grad:
+        for _, a in arrays:  # (a loop: a step can take microseconds)
+            if a is out:
+                break
+        else:
+            return  # distinct arrays that own their memory cannot overlap
     if np.may_share_memory(out, x) or np.may_share_memory(out, grad):
         raise ValueError("out must not overlap x or grad; pass out=None to update x.")
+    _check_no_overlap(arrays, out=out)
+
+
+def _check_no_overlap(arrays, x=None, grad=None, out=None):
+    """Refuse a state array that shares memory with another input of the step.
+
+    The update writes each state array while it still reads ``x``, ``grad``,
+    ``out`` and the other state arrays (``out=state.m`` would overwrite the
+    moment with the new parameters): any overlap silently corrupts both.
+    """
+    others = {"x": x, "grad": grad, "out": out}
+    values = [a for _, a in arrays]
+    values += [a for a in others.values() if a is not None]
+    if len({id(a) for a in values if a.base is None}) == len(values):
+        return  # distinct arrays that own their memory cannot overlap
+    named = [(f"state.{name}", a) for name, a in arrays]
+    named += [(name, a) for name, a in others.items() if a is not None]
+    for i, (name, a) in enumerate(named[: len(arrays)]):
+        for other, b in named[i + 1 :]:
+            if np.may_share_memory(a, b) and np.shares_memory(a, b):
+                raise ValueError(
+                    f"{other} must not overlap {name}: the step writes {name} "
+                    f"while it still uses {other}. Give each its own memory "
+                    "(init() or state.copy() for a state, another array for out)."
+                )
 
 
 class Adam(_Optimizer):
@@ -577,10 +661,13 @@ class Adam(_Optimizer):
     Parameters
     ----------
     learning_rate : float or callable, default=0.001
-        Step size ``alpha``, ``> 0``. A callable is a schedule (see
-        :mod:`skadam` schedules such as :class:`WarmupCosineDecay`): it is
-        called with the update number ``t`` (1 for the first update) and
-        returns the step size, a finite float ``>= 0``.
+        Step size ``alpha``, ``> 0``, stored as a float (a NumPy number or a
+        0-d array, as NumPy reductions return, counts as the number it holds,
+        here and for the other real hyperparameters). A callable is a
+        schedule (see :mod:`skadam` schedules such as
+        :class:`WarmupCosineDecay`): it is called with the update number
+        ``t`` (1 for the first update) and returns the step size, a finite
+        float ``>= 0``.
     beta_1 : float, default=0.9
         Decay rate of the first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -648,6 +735,16 @@ class Adam(_Optimizer):
     with clipping or coupled L2, one more when ``grad`` is not of ``x``'s
     dtype); the numba backend allocates none.
 
+    A gradient entry whose square overflows (``|g|`` above about 1.3e154 in
+    float64, 1.8e19 in float32) makes ``v`` infinite, and every later step
+    of that entry ``m / inf = 0``: it stops moving, with no error (a NumPy
+    ``RuntimeWarning`` only). The step keeps this arithmetic, as
+    ``torch.optim.Adam`` does (from a gradient about 32 times larger: it
+    multiplies by ``1 - beta_2`` first); :func:`adam_minimize` stops such a
+    run with status 2 and the estimators with a ``ConvergenceWarning``. A
+    loop of your own can test ``np.isfinite(state.v).all()``, or rescale
+    the problem: the steps do not depend on the gradient's scale.
+
     Examples
     --------
     >>> import numpy as np
@@ -710,9 +807,10 @@ class Adam(_Optimizer):
         state : AdamState
             State from :meth:`init` (or a saved one), updated in place.
         out : ndarray, optional
-            Array of ``x``'s shape and dtype, not overlapping ``x`` or
-            ``grad``, that receives the updated parameters; ``x`` is then left
-            unchanged. This saves a copy when the previous iterate must be kept.
+            Array of ``x``'s shape and dtype, not overlapping ``x``, ``grad``
+            or the state's arrays, that receives the updated parameters; ``x``
+            is then left unchanged. This saves a copy when the previous
+            iterate must be kept.
 
         Returns
         -------
@@ -724,12 +822,12 @@ class Adam(_Optimizer):
         ------
         ValueError
             If ``x``, ``grad``, ``out`` or ``state`` do not match, an array to
-            be written is read-only, the schedule returns a bad value, or
-            ``backend="numba"`` gets arrays that are not C-contiguous.
+            be written is read-only, a state array shares memory with ``x``,
+            ``grad``, ``out`` or another state array, the schedule returns a
+            bad value, or ``backend="numba"`` gets arrays that are not
+            C-contiguous.
         """
-        grad, t, lr = self._check_step(x, grad, state)
-        if out is not None and out is not x:
-            _check_out(out, x, grad)
+        grad, t, lr = self._check_step(x, grad, state, None if out is x else out)
         if self._use_numba(x, state, out):
             self._numba_update(x, grad, state, lr, t, out)
         else:

@@ -20,6 +20,7 @@ run; every data source then trains through ``_fit_source`` (the seam that
 :mod:`skadam.dask` uses).
 """
 
+import math
 import warnings
 from numbers import Integral, Real
 from typing import ClassVar
@@ -32,14 +33,19 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, compute_class_weight
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
     validate_data,
 )
 
+from ._adam import _number, state_is_finite
 from ._linear_loss import LinearModelLoss
 from ._losses import (
     HalfBinomialLoss,
@@ -108,7 +114,7 @@ def _learning_rate(estimator, full_batch):
         if full_batch and estimator._smooth_bounded_loss():
             return AUTO_FULL_BATCH_LEARNING_RATE
         return AUTO_MINIBATCH_LEARNING_RATE
-    return estimator.learning_rate
+    return _number(estimator.learning_rate)
 
 
 def _make_optimizer(estimator, full_batch=False):
@@ -144,7 +150,7 @@ def _make_stopping(estimator, optimizer, full_batch):
     loss = estimator._linear_loss()
     halving = StallHalving(optimizer.learning_rate) if full_batch else None
     return RelativeGap(
-        estimator.tol,
+        None if estimator.tol is None else float(estimator.tol),
         estimator.n_iter_no_change,
         loss.penalty,
         estimator._scaling_,
@@ -177,6 +183,28 @@ def _continue_state(state, estimator):
     elif not estimator.amsgrad and state.v_max is not None:
         state.v_max = None
     return state
+
+
+def check_classes(classes):
+    """``partial_fit``'s ``classes`` as the sorted distinct labels.
+
+    Validated as scikit-learn validates ``y`` (``type_of_target``): finite,
+    1-D, labels rather than continuous values; a ``ValueError`` names
+    ``classes``. Duplicates are dropped, as ``SGDClassifier.partial_fit``
+    (``unique_labels``) drops them.
+    """
+    try:
+        labels = np.asarray(classes)
+    except ValueError:  # ragged nesting
+        labels = np.asarray(classes, dtype=object)
+    if labels.ndim != 1:
+        raise ValueError(
+            f"classes must be 1-D, one label per class, got shape {labels.shape}."
+        )
+    kind = type_of_target(labels, input_name="classes")  # raises on NaN, inf
+    if kind not in ("binary", "multiclass"):
+        raise ValueError(f"classes must be class labels, got {kind} values {labels}.")
+    return np.unique(labels)
 
 
 #: Parameters a continued fit (``warm_start``, ``partial_fit``) cannot change:
@@ -279,6 +307,20 @@ class _AdamLinearModel(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+    def _validate_params(self):
+        """scikit-learn's check, reading a 0-d array as the real number it holds.
+
+        As the optimizers and ``adam_minimize`` read it (NumPy reductions
+        return 0-d arrays); the values are used as floats.
+        """
+        params = self.get_params(deep=False)
+        for name, constraints in self._parameter_constraints.items():
+            if any(isinstance(c, Interval) and c.type is Real for c in constraints):
+                params[name] = _number(params[name])
+        validate_parameter_constraints(
+            self._parameter_constraints, params, caller_name=type(self).__name__
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
@@ -506,6 +548,8 @@ class _AdamLinearModel(BaseEstimator):
         self._record(result, validation)
         if not stream:
             self._warn(result, source, constant_loss, max_epochs, stopping)
+        elif result.status is Status.NONFINITE:  # partial_fit's only warning
+            self._warn_nonfinite(result)
         return self
 
     def _constant_loss(self, Y, s, target_mean):
@@ -567,7 +611,9 @@ class _AdamLinearModel(BaseEstimator):
 
     def _penalty(self):
         """The penalty on the trained weights (see the regressor's override)."""
-        return make_penalty(self.penalty, self.alpha, self.l1_ratio, self.positive)
+        return make_penalty(
+            self.penalty, float(self.alpha), float(self.l1_ratio), self.positive
+        )
 
     def _lazy_updates(self, source):
         """Whether minibatch steps are lazy (see ``sparse_updates``)."""
@@ -630,14 +676,8 @@ class _AdamLinearModel(BaseEstimator):
         if kept is not None and len(kept) == len(y):
             val_mask = kept
         else:
-            _, val_rows = train_test_split(
-                np.arange(len(y)),
-                test_size=self.validation_fraction,
-                random_state=check_random_state(self.random_state),
-                stratify=self._stratify(y),
-            )
             val_mask = np.zeros(len(y), bool)
-            val_mask[val_rows] = True
+            val_mask[self._draw_validation_rows(y)] = True
         if (
             np.count_nonzero(val_mask) < 2
         ):  # a score of one row is undefined (R^2) or 0/1
@@ -648,6 +688,26 @@ class _AdamLinearModel(BaseEstimator):
             )
         self._validation_split_ = val_mask
         return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+
+    def _draw_validation_rows(self, y):
+        """The validation rows of a new split (stratified for a classifier)."""
+        fraction = float(self.validation_fraction)
+        try:
+            _, val_rows = train_test_split(
+                np.arange(len(y)),
+                test_size=fraction,
+                random_state=check_random_state(self.random_state),
+                stratify=self._stratify(y),
+            )
+        except ValueError as error:  # too few rows, or rows of a class
+            reason = str(error).rstrip(".")
+            raise ValueError(
+                f"early_stopping cannot split n_samples={len(y)} into training "
+                f"and validation sets with validation_fraction={fraction}: {reason} "
+                "(scikit-learn's train_test_split). Change validation_fraction "
+                "or the number of samples, or set early_stopping=False."
+            ) from error
+        return val_rows
 
     def _stratify(self, y):
         return None
@@ -686,18 +746,37 @@ class _AdamLinearModel(BaseEstimator):
             self.validation_scores_.extend(result.validation_scores)
             self.best_validation_score_ = result.best_validation_score
 
+    def _warn_nonfinite(self, result):
+        """ConvergenceWarning for a run stopped by a non-finite value."""
+        if state_is_finite(self.adam_state_):
+            cause = (
+                "the loss or its gradient became non-finite; try a smaller "
+                f"learning_rate (got {self.learning_rate})"
+            )
+        else:
+            dtype = self._coef_.dtype
+            cause = (
+                "the optimizer's second moment overflowed: a gradient entry's "
+                f"square exceeds the largest {dtype} (|gradient| above about "
+                f"{math.sqrt(np.finfo(dtype).max):.2g}), after which its "
+                "coefficient would never move again. Scale the features and "
+                "targets (partial_fit and continued fits keep the scaling of "
+                "the first fit) or use float64; the optimizer state keeps the "
+                "overflow: start afresh with warm_start=False (or a new "
+                "estimator)"
+            )
+        warnings.warn(
+            f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: {cause}. "
+            "Training stopped with the coefficients of the start of that epoch, "
+            "the last with a finite objective.",
+            ConvergenceWarning,
+            stacklevel=7,  # the user's fit or partial_fit call
+        )
+
     def _warn(self, result, source, constant_loss, max_epochs, stopping):
         """ConvergenceWarning: non-finite, out of epochs, or worse than a constant."""
         if result.status is Status.NONFINITE:
-            warnings.warn(
-                f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: the "
-                "loss or its "
-                "gradient became non-finite. Training stopped with the "
-                "coefficients of the start of that epoch, the last with a finite "
-                f"objective; try a smaller learning_rate (got {self.learning_rate}).",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+            self._warn_nonfinite(result)
             return
         if result.status is Status.MAX_ITER and self.tol is not None:
             warnings.warn(
@@ -849,6 +928,8 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
+        A number may come as a 0-d NumPy array (as NumPy reductions return
+        it), here and for every real-valued parameter; it is used as a float.
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -939,7 +1020,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
         ``n_iter_no_change`` epochs (full batch: 250 steps) without a
         relative improvement of ``tol``, or when the training objective is
         within ``tol`` of its minimum, and restore the coefficients of the
-        epoch with the lowest validation loss. The validation set needs at least 2 rows.
+        epoch with the lowest validation loss. The validation set needs at
+        least 2 rows (the classifier's, one of each class, and its training
+        rows too): a split that cannot be drawn raises a ``ValueError``
+        naming ``validation_fraction``.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -1247,7 +1331,10 @@ class AdamLinearRegressor(RegressorMixin, _AdamLinearModel):
     def _unscaled_loss(self):
         """The per-sample loss in the units of ``y``."""
         return regression_loss(
-            self.loss, delta=self.delta, quantile=self.quantile, power=self.power
+            self.loss,
+            delta=float(self.delta),
+            quantile=float(self.quantile),
+            power=float(self.power),
         )
 
     def _base_loss(self):
@@ -1385,6 +1472,8 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         halved whenever the objective has gone 250 steps without a new
         minimum (constant-step Adam may cycle instead of converging when
         its step is too large); that factor is kept by continued fits.
+        A number may come as a 0-d NumPy array (as NumPy reductions return
+        it), here and for every real-valued parameter; it is used as a float.
     beta_1 : float, default=0.9
         Decay rate of Adam's first-moment estimate, in ``[0, 1)``.
     beta_2 : float, default=0.999
@@ -1475,7 +1564,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         ``n_iter_no_change`` epochs (full batch: 250 steps) without a
         relative improvement of ``tol``, or when the training objective is
         within ``tol`` of its minimum, and restore the coefficients of the
-        epoch with the lowest validation loss. The validation set needs at least 2 rows.
+        epoch with the lowest validation loss. The validation set needs at
+        least 2 rows (the classifier's, one of each class, and its training
+        rows too): a split that cannot be drawn raises a ``ValueError``
+        naming ``validation_fraction``.
         Not supported by ``partial_fit``, which raises a ``ValueError`` (as
         scikit-learn's SGD and MLP estimators do).
     validation_fraction : float, default=0.1
@@ -1705,7 +1797,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
         classes : array-like of shape (n_classes,), default=None
             All the classes; required on the first call, and ``y`` must only
             contain these. Later calls may omit it, or pass the same classes
-            (in any order); other classes raise a ``ValueError``.
+            (in any order); other classes raise a ``ValueError``. Validated
+            as ``y`` is: NaN, infinity, a 2-D array or continuous values raise
+            a ``ValueError`` naming ``classes``; repeated labels count once
+            (as in ``SGDClassifier.partial_fit``).
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative sample weights.
 
@@ -1806,8 +1901,10 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
     def _check_targets(self, y, classes, *, reset, stream):
         """Set ``classes_`` (cold start) or check that a continued fit keeps them."""
         check_classification_targets(y)
+        if classes is not None:
+            classes = check_classes(classes)
         if reset:
-            self.classes_ = np.unique(y if classes is None else classes)
+            self.classes_ = np.unique(y) if classes is None else classes
             if len(self.classes_) < 2:
                 raise ValueError(
                     "AdamLogisticClassifier needs samples of at least 2 classes, "
@@ -1815,8 +1912,7 @@ class AdamLogisticClassifier(ClassifierMixin, _AdamLinearModel):
                 )
         else:
             if stream:  # partial_fit: y may hold a subset of the classes
-                new = None if classes is None else np.unique(classes)
-                what = f"classes={np.asarray(classes).tolist()}"
+                new, what = classes, f"classes={np.asarray(classes).tolist()}"
             else:  # warm_start fit: y must hold the same classes
                 new, what = np.unique(y), f"y has classes {np.unique(y).tolist()}"
             if new is not None and not np.array_equal(new, self.classes_):

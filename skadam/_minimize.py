@@ -22,6 +22,7 @@ import numpy as np
 import scipy
 from scipy.optimize import OptimizeResult, OptimizeWarning
 
+from ._adam import _number, state_is_finite
 from ._objective import (
     Minibatches,
     Objective,
@@ -82,9 +83,10 @@ def _eval_params(optimizer, x, state):
 def _configure(options):
     """Validate every option before anything runs; return them and the optimizer.
 
-    ``options`` maps every option name to its value (defaults filled in).
+    ``options`` maps every option name to its value (defaults filled in). A
+    0-d array counts as the number it holds (NumPy reductions return them).
     """
-    options = dict(options)
+    options = {name: _number(value) for name, value in options.items()}
     for name in _FLAGS:
         # bool("False") is True: a string or other object is a mistake.
         if not _is_flag(options[name], top=1):
@@ -117,9 +119,10 @@ def _warn_unused_batch_options(options):
         return
     unused = [n for n in ("batch_args", "rng") if options[n] is not None]
     if unused:
+        words = ("are", "they apply") if len(unused) > 1 else ("is", "it applies")
         warnings.warn(
-            f"{' and '.join(unused)} only apply to minibatches and are ignored "
-            "without batch_size.",
+            f"{' and '.join(unused)} {words[0]} unused without batch_size "
+            f"({words[1]} to minibatches only).",
             OptimizeWarning,
             stacklevel=_user_stacklevel(),
         )
@@ -312,7 +315,7 @@ def _nonfinite(f, gmax):
 class _Stopper:
     """Stopping decisions, and the callback (which may stop the run)."""
 
-    def __init__(self, options, bounds, callback, optimizer):
+    def __init__(self, options, bounds, callback, optimizer, dtype):
         self.maxiter, self.bounds, self.callback = options["maxiter"], bounds, callback
         self.gtol, self.ftol, self.xtol = (options[k] for k in ("gtol", "ftol", "xtol"))
         self.maxtime, self.started = options["maxtime"], time.perf_counter()
@@ -321,10 +324,15 @@ class _Stopper:
         # f is evaluated on every iteration only when something reads it.
         self.need_f = bool(self.ftol or self.new_style or options["return_best"])
         self.detail = ""
+        # A gradient entry below this has a square far from overflowing: the
+        # moments need no check after updates that took only such entries.
+        self.square_safe = math.sqrt(np.finfo(dtype).max) / 4
+        self.gmax = 0.0  # max |g| of the gradient the next update takes
 
     def at_start(self, x, f, g):
         """Status at x0 (nit=0), or None to start iterating."""
-        if _nonfinite(f, _max_abs(g)):
+        self.gmax = _max_abs(g)
+        if _nonfinite(f, self.gmax):
             self.detail = "the function value or the gradient is not finite at x0"
             return Status.NONFINITE
         if self.gtol and self.gradient_small(x, g):
@@ -333,7 +341,8 @@ class _Stopper:
 
     def check(self, nit, x_old, x, f_old, f, g):
         """Status after update ``nit`` moved ``x_old`` to ``x``, or None."""
-        if _nonfinite(f, _max_abs(g)):
+        self.gmax = _max_abs(g)
+        if _nonfinite(f, self.gmax):
             self.detail = (
                 f"the function value or the gradient is not finite after update "
                 f"{nit}; the result is the last iterate where both were finite"
@@ -344,6 +353,24 @@ class _Stopper:
         if self.converged(x, g, f_old, f):
             return Status.CONVERGED
         return self.after_update(nit, x_old, x)
+
+    def overflowed(self, nit, state):
+        """Whether update ``nit`` left a non-finite state; ``detail`` says so.
+
+        Called only when ``gmax > square_safe``: no smaller gradient entry
+        can overflow a moment (coupled weight decay aside, which
+        :func:`_check_returned` catches at the end).
+        """
+        if state_is_finite(state):
+            return False
+        self.detail = (
+            f"the optimizer's state is not finite after update {nit}: the "
+            f"square of a gradient entry (max |g| = {self.gmax:.3g}) overflows "
+            "its second moment, after which that entry would never move "
+            "again; the result is the iterate before that update. Rescale "
+            "the problem (or use algorithm='adamax', which squares nothing)"
+        )
+        return True
 
     def converged(self, x, g, f_old, f):
         """Whether gtol or ftol is met (and ``detail`` says which)."""
@@ -435,6 +462,9 @@ def _run(objective, optimizer, state, x, stopper, record):
     step = _Stepper(optimizer, x)
     while status is None:
         x_new = step(x, g, state)
+        if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
+            status = Status.NONFINITE
+            break  # x is the iterate before the update
         if bounds is not None:
             np.clip(x_new, *bounds, out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
@@ -481,7 +511,8 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
         for args, rows in batches.epoch():
             objective.args = args
             f, g = objective.evaluate(x, stopper.need_f)
-            if _nonfinite(f, _max_abs(g)):
+            stopper.gmax = _max_abs(g)
+            if _nonfinite(f, stopper.gmax):
                 status = _batch_nonfinite(stopper, nit, x, x_old, record)
                 nit = max(nit - 1, 0)
                 break
@@ -490,10 +521,9 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
                 g_sum += rows * g
             if stopper.ftol:
                 f_sum += rows * f
-            np.copyto(x_old, x)
-            optimizer.step(x, g, state)
-            if stopper.bounds is not None:
-                np.clip(x, *stopper.bounds, out=x)
+            status = _batch_update(optimizer, state, x, x_old, g, stopper, nit, record)
+            if status is not None:
+                break
             nit += 1
             if stopper.callback is not None and stopper.callback_stops(nit, x, f, g):
                 status = Status.CALLBACK
@@ -507,6 +537,19 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
             f_epoch_old = f_epoch
     objective.args = batches.args
     return nit, status
+
+
+def _batch_update(optimizer, state, x, x_old, g, stopper, nit, record):
+    """Update ``x`` in place (keeping ``x_old``); NONFINITE if the state overflowed."""
+    np.copyto(x_old, x)
+    optimizer.step(x, g, state)
+    if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
+        np.copyto(x, x_old)  # the iterate before that update is the result
+        record.drop_last()  # which the run appends again
+        return Status.NONFINITE
+    if stopper.bounds is not None:
+        np.clip(x, *stopper.bounds, out=x)
+    return None
 
 
 def _batch_nonfinite(stopper, nit, x, x_old, record):
@@ -541,7 +584,9 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
         if record.return_all:  # now known at the last iterate
             record.allfuns[-1] = f
     if status is not Status.NONFINITE:
-        status, message = _check_returned(x, f, g, stopper.need_f, status, message)
+        status, message = _check_returned(
+            x, f, g, state, stopper.need_f, status, message
+        )
     result = OptimizeResult(
         x=x,
         fun=f,
@@ -560,8 +605,8 @@ def _finish(objective, optimizer, state, x, f, g, nit, status, stopper, record):
     return result
 
 
-def _check_returned(x, f, g, checked_before, status, message):
-    """NONFINITE, with its message, if the returned point is unusable."""
+def _check_returned(x, f, g, state, checked_before, status, message):
+    """NONFINITE, with its message, if the returned point or state is unusable."""
     if not (math.isfinite(f) and math.isfinite(_max_abs(g))):
         hint = (
             " It was not evaluated at the iterates before (callable jac); ftol "
@@ -575,6 +620,14 @@ def _check_returned(x, f, g, checked_before, status, message):
         return Status.NONFINITE, (
             "Stopped: x is not finite, though the function value and the "
             "gradient there are (the update produced a NaN or an infinity)."
+        )
+    if not state_is_finite(state):
+        # Missed by _Stopper.overflowed: an overflow of coupled weight decay
+        # (weight_decay * x), or in another optimizer's own state.
+        return Status.NONFINITE, (
+            "Stopped: the optimizer's state is not finite at the end of the run "
+            "(a moment overflowed), so some entries of x stopped moving at an "
+            "unknown update. Rescale the problem."
         )
     return status, message
 
@@ -631,7 +684,7 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer
     record = _Record(options["return_best"], options["return_all"])
     with Workers(options["workers"]) as workers:
         objective = Objective(fun, jac, args, box, rel_step, workers)
-        stopper = _Stopper(options, box, callback, optimizer)
+        stopper = _Stopper(options, box, callback, optimizer, x.dtype)
         if batches is None:
             x, f, g, nit, status = _run(objective, optimizer, state, x, stopper, record)
         else:
@@ -648,6 +701,16 @@ def _solve(fun, x0, args, jac, bounds, constraints, callback, options, optimizer
     if options["disp"]:
         _verbose(result)
     return result
+
+
+class _NotGiven:
+    """The default of ``bracket``: minimize_scalar passes one, None included."""
+
+    def __repr__(self):
+        return "<not given>"
+
+
+_NOT_GIVEN = _NotGiven()
 
 
 def adam_minimize(
@@ -686,7 +749,7 @@ def adam_minimize(
     batch_size=None,
     batch_args=None,
     rng=None,
-    bracket=None,
+    bracket=_NOT_GIVEN,
     **unknown_options,
 ):
     """Minimize a scalar function with Adam: a ``scipy.optimize.minimize`` method.
@@ -715,10 +778,12 @@ def adam_minimize(
     jac : callable, True or None, default=None
         ``jac(x, *args) -> ndarray`` of shape (n,) (a list, a column, a row or a
         ``numpy.matrix`` of n entries, or a scalar when n is 1, is accepted, as
-        L-BFGS-B accepts them; ``res.jac`` is a copy); ``True`` if ``fun`` returns
-        ``(f, g)``; ``None`` (SciPy also turns ``False``, ``'2-point'``,
-        ``'3-point'`` and ``'cs'`` into ``None``) for forward finite
-        differences, which cost ``n + 1`` calls of ``fun`` per iteration.
+        L-BFGS-B accepts them; ``res.jac`` is a copy; a complex gradient raises a
+        ``ValueError``, as a complex ``fun`` does, rather than losing its
+        imaginary part); ``True`` if ``fun`` returns ``(f, g)``; ``None``
+        (SciPy also turns ``False``, ``'2-point'``, ``'3-point'`` and ``'cs'``
+        into ``None``) for forward finite differences, which cost ``n + 1``
+        calls of ``fun`` per iteration.
     hess, hessp : object, optional
         Accepted for SciPy's method contract and ignored: Adam is first order.
     bounds : sequence of (low, high) pairs or scipy.optimize.Bounds, optional
@@ -764,7 +829,8 @@ def adam_minimize(
     ----------------
     learning_rate : float or callable, default=0.001
         Step size; a callable ``learning_rate(t)`` of the update number ``t``
-        (from 1) is a schedule.
+        (from 1) is a schedule. Here and in every numeric option, a 0-d NumPy
+        array (what NumPy reductions return) counts as the number it holds.
     beta_1, beta_2, epsilon : float, default=0.9, 0.999, 1e-8
         Adam's decay rates and denominator offset (see :class:`skadam.Adam`).
     bias_correction, amsgrad : bool, default=True, False
@@ -849,17 +915,22 @@ def adam_minimize(
     batch_args : sequence of int, optional
         Indices of the ``args`` to slice into minibatches. Default: every
         NumPy array or SciPy sparse matrix in ``args`` with as many rows as
-        the first one.
+        the first one. Without ``batch_size`` it is unused, and an
+        ``OptimizeWarning`` says so (as for ``rng``).
     rng : int, numpy.random.Generator or None, optional
         Seed or generator of the shuffling (``numpy.random.default_rng``).
-    bracket : sequence, optional
-        Passed by :func:`scipy.optimize.minimize_scalar` (see Notes).
+    bracket : sequence or None, optional
+        Passed by :func:`scipy.optimize.minimize_scalar`, ``None`` included,
+        in place of ``x0`` (see Notes).
     **unknown_options : dict
         Ignored, with an ``OptimizeWarning`` that names each one (and the
         option probably meant), as SciPy's own methods warn.
 
     Raises
     ------
+    TypeError
+        If neither ``x0`` nor ``bracket`` is given (``adam_minimize(fun)``):
+        there is no starting point.
     ValueError
         For a bad option value (naming it), constraints, bad ``x0``,
         ``bounds``, gradients, ``initial_state``, or a run with no stopping
@@ -881,7 +952,11 @@ def adam_minimize(
     numbers only then. Non-finite values are detected where ``fun`` and
     ``jac`` are evaluated; the result is then the last iterate where both
     were finite. A non-finite ``x`` (``epsilon=0`` can divide 0 by 0) is
-    never reported as a success.
+    never reported as a success, nor is a non-finite optimizer state: a
+    gradient entry whose square overflows (``|g|`` above about 1.3e154 in
+    float64, 1.8e19 in float32) makes the second moment infinite and would
+    freeze that entry of ``x`` (as in torch); the run stops after that
+    update, with status 2 and the iterate before it.
 
     **Resuming.** ``res.state`` is the optimizer's state after the last
     update and ``res.iterate`` the iterate it belongs to (``res.x`` for
@@ -912,13 +987,15 @@ def adam_minimize(
     ======  ==============================================================
     0       converged; the message names the criterion (gtol, ftol, xtol)
     1       ``maxiter`` updates taken (SciPy's message)
-    2       a non-finite ``fun``, gradient or ``x``
+    2       a non-finite ``fun``, gradient, ``x`` or optimizer state
     3       ``maxtime`` ran out
     99      the callback raised ``StopIteration`` (SciPy's message)
     ======  ==============================================================
 
     :func:`scipy.optimize.minimize_scalar` calls a custom method without
-    ``x0`` but with ``bracket``: Adam then starts from the middle of a
+    ``x0`` but with ``bracket`` (``None`` when its caller gave none; a call
+    with neither ``x0`` nor ``bracket`` raises a ``TypeError`` rather than
+    guess that the problem is scalar): Adam then starts from the middle of a
     three-point ``bracket`` or the mean of a two-point one, else 0; with
     ``bounds``, from their midpoint if both are finite, else from that
     start clipped into them. Gradients come from finite differences.
@@ -972,6 +1049,12 @@ def adam_minimize(
     (True, array([ 1., -2.]))
     """
     given = dict(locals())  # first statement: exactly the parameters
+    if x0 is None and bracket is _NOT_GIVEN:
+        raise TypeError(
+            "adam_minimize needs x0, the starting point: minimize(fun, x0, "
+            "method=adam_minimize), or adam_minimize(fun, x0). (Only "
+            "minimize_scalar calls it without x0; it passes bracket instead.)"
+        )
     options = {name: value for name, value in given.items() if name in _DEFAULTS}
     _warn_unknown(unknown_options)
     options, optimizer = _configure(options)
@@ -981,7 +1064,7 @@ def adam_minimize(
             "values of fun do not compare."
         )
     if x0 is None:
-        x0 = scalar_x0(bracket, bounds)
+        x0 = scalar_x0(bracket, bounds)  # given: minimize_scalar's call
         result = _solve(
             ScalarFun(fun), [x0], args, None, bounds, None, callback, options,
             optimizer,

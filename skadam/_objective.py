@@ -77,7 +77,7 @@ class Objective:
 
     def _evaluate_jac(self, x, need_f):
         self.njev += 1
-        g = _gradient(self.jac(x.copy(), *self.args), x)
+        g = _gradient(self.jac(x.copy(), *self.args), x, "jac")
         return (self.value(x) if need_f else None), g
 
     def _evaluate_combined(self, x, need_f):
@@ -90,7 +90,7 @@ class Objective:
             raise ValueError(
                 f"With jac=True, fun must return (f, gradient), got {out!r:.80}"
             ) from None
-        return _scalar(f), _gradient(g, x)
+        return _scalar(f), _gradient(g, x, "fun (with jac=True)")
 
     def _evaluate_fd(self, x, need_f):
         """Forward differences; every point evaluated lies inside the bounds."""
@@ -180,24 +180,28 @@ def _scalar(f):
     )
 
 
-def _gradient(g, x):
+def _gradient(g, x, source):
     """The gradient as an array of x's shape and dtype.
 
     Not copied, as SciPy's methods do not copy it: it is used before ``jac``
     is called again, and whatever keeps it longer (the result, the best
     iterate, a callback) copies it, in case ``jac`` reuses a buffer. A
     column, a row or a ``numpy.matrix`` with one entry per variable (and a
-    scalar for one variable) is accepted, as L-BFGS-B accepts them.
+    scalar for one variable) is accepted, as L-BFGS-B accepts them. A complex
+    gradient is refused, as a complex ``fun`` is: casting would drop its
+    imaginary part. ``source`` names the function that returned it.
     """
     if g is None:  # NumPy would read None as NaN
         raise ValueError(
             "The gradient is None; jac (or fun with jac=True) must return it."
         )
     try:
+        if g.dtype.kind == "c" if type(g) is np.ndarray else np.iscomplexobj(g):
+            raise TypeError("complex")
         g = np.asarray(g, dtype=x.dtype)
     except (TypeError, ValueError):
         raise ValueError(
-            f"The gradient must be real numbers, one per variable, got {g!r:.80}"
+            f"{source} must return real numbers, one per variable, got {g!r:.80}"
         ) from None
     if g.shape != x.shape and g.size == x.size and max(g.shape, default=1) == g.size:
         g = g.reshape(x.shape)
@@ -210,8 +214,8 @@ def check_rel_step(value, n):
     """None, or a float array of relative steps > 0 (a scalar or one per entry)."""
     if value is None:
         return None
-    try:
-        rel = np.asarray(value, dtype=float)
+    try:  # a complex step would be cast to its real part
+        rel = None if np.iscomplexobj(value) else np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         rel = None
     if rel is None or rel.ndim > 1 or not np.all((rel > 0) & np.isfinite(rel)):
@@ -365,6 +369,8 @@ def _bound_arrays(bounds, n):
         lb = [-np.inf if low is None else low for low, _ in pairs]
         ub = [np.inf if high is None else high for _, high in pairs]
     try:
+        if np.iscomplexobj(lb) or np.iscomplexobj(ub):  # not cast to the real part
+            raise TypeError
         lb, ub = (np.asarray(b, dtype=float) for b in (lb, ub))
     except (TypeError, ValueError):
         raise ValueError("bounds must be real numbers or None.") from None

@@ -16,7 +16,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ._adam import Adam, OptimizerState, _check_flag, _check_real
+from ._adam import Adam, OptimizerState, _check_flag, _check_real, _number
 from ._adam import _Optimizer as _AdamOptimizer
 
 __all__ = [
@@ -61,7 +61,9 @@ class _Optimizer(_AdamOptimizer):
         ------
         ValueError
             If ``x``, ``grad`` or ``state`` do not match, an array to be
-            written is read-only, or the schedule returns a bad value.
+            written is read-only, a state array shares memory with ``x``,
+            ``grad`` or another state array, or the schedule returns a bad
+            value.
         """
         grad, t, lr = self._check_step(x, grad, state)
         g = self._clipped(grad)
@@ -499,6 +501,7 @@ class ScheduleFreeAdamW(_Optimizer):
         _check_real("beta_1", beta_1, 0, 1, low_open=True)  # eval_params / beta_1
         self._set_common(learning_rate, epsilon, weight_decay, max_grad_norm,
                          beta_1=beta_1, beta_2=beta_2)  # fmt: skip
+        warmup_steps = _number(warmup_steps)
         if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, Integral):
             raise ValueError(f"warmup_steps must be an int >= 0, got {warmup_steps!r}.")
         self.warmup_steps = int(_check_real("warmup_steps", warmup_steps, 0))

@@ -15,7 +15,7 @@ import inspect
 import math
 from numbers import Integral
 
-from ._adam import _check_real
+from ._adam import _check_real, _number
 
 __all__ = [
     "ConstantSchedule",
@@ -52,6 +52,7 @@ class _Schedule:
 
 
 def _check_steps(name, value, low):
+    value = _number(value)  # a 0-d array counts as its number
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
         raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
     return int(value)

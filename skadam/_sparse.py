@@ -277,9 +277,7 @@ class LazyEpochs(_Epochs):
             average /= n_steps
         W, _ = self.loss.weight_intercept(self.scaling.to_raw(coef))
         epoch_loss = loss_total / source.weight_sum + self.loss.penalty.value(W)
-        if not math.isfinite(epoch_loss):
-            return self._nonfinite(start, average)
-        return epoch_loss
+        return self._epoch_result(epoch_loss, start, average)
 
     def _batches(self, shuffle, rng):
         """``(rows, share)`` per minibatch, as :class:`Minibatches` orders them."""

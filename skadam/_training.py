@@ -36,8 +36,10 @@ with the optimizer's per-coordinate step (``optimizer.step_size(state)``, see
 :mod:`skadam._penalties`).  Two more things are done
 one way only: with a validation loss, the coefficients of the epoch with
 the lowest one are restored at the end; a non-finite loss or gradient stops
-the run at once and goes back to the coefficients of the start of that
-epoch, the last ones with a finite objective (:attr:`Status.NONFINITE`).
+the run at once, and so does an optimizer state left non-finite at the end of
+an epoch (an overflowed second moment, see :func:`skadam._adam.state_is_finite`):
+the run goes back to the coefficients of the start of that epoch, the last
+ones with a finite objective (:attr:`Status.NONFINITE`).
 """
 
 import contextlib
@@ -49,6 +51,7 @@ import numpy as np
 from scipy import sparse
 from threadpoolctl import ThreadpoolController
 
+from ._adam import state_is_finite
 from ._status import Status
 
 __all__ = [
@@ -837,9 +840,18 @@ class _Epochs:
             average /= n_steps
         W, _ = self.loss.weight_intercept(self.scaling.to_raw(coef))
         epoch_loss = loss_total / source.weight_sum + self.loss.penalty.value(W)
-        return (
-            epoch_loss if math.isfinite(epoch_loss) else self._nonfinite(start, average)
-        )
+        return self._epoch_result(epoch_loss, start, average)
+
+    def _epoch_result(self, epoch_loss, start, average):
+        """The epoch's objective; None, back at ``start``, if it is not finite.
+
+        Nor if the optimizer's state is not: a gradient entry whose square
+        overflows leaves an infinite second moment, whose coordinate would
+        never move again while the objective stays finite.
+        """
+        if math.isfinite(epoch_loss) and state_is_finite(self.state):
+            return epoch_loss
+        return self._nonfinite(start, average)
 
     def _proximal_step(self):
         """The penalty's non-smooth part, after the step (see skadam._penalties).

@@ -418,6 +418,63 @@ def test_bad_out_is_rejected(make, match):
     assert_array_equal(x, x_before)
 
 
+@pytest.mark.parametrize("name", ["m", "v", "v_max"])
+@pytest.mark.parametrize("view", [False, True])
+@pytest.mark.parametrize("d", [3, 30_000])
+def test_out_overlapping_the_state_is_refused_before_anything_moves(name, view, d):
+    # out=state.m would receive the new x and lose the moment: refused.
+    adam = Adam(learning_rate=0.1, amsgrad=True)
+    x = np.ones(d)
+    state = adam.init(x)
+    state.m[:], state.v[:], state.v_max[:] = 0.5, 0.25, 0.25
+    target = getattr(state, name)
+    out = target[::-1] if view else target
+    arrays = [x, state.m, state.v, state.v_max]
+    before = snapshot(*arrays)
+    message = re.escape(f"out must not overlap state.{name}")
+    with pytest.raises(ValueError, match=message):
+        adam.step(x, np.ones(d), state, out=out)
+    assert_unchanged(arrays, before)
+    assert state.step == 0
+
+
+@pytest.mark.parametrize("name", ["m", "v", "v_max"])
+@pytest.mark.parametrize("alias", ["x", "grad", "x-view", "other-moment"])
+def test_state_arrays_aliasing_inputs_are_refused(name, alias, backend):
+    adam = Adam(amsgrad=True, backend=backend)
+    x, grad = np.full(4, 2.0), np.ones(4)
+    state = adam.init(x)
+    other = "v" if name == "m" else "m"
+    shared = {"x": x, "grad": grad, "x-view": x[:], "other-moment": None}[alias]
+    setattr(state, name, getattr(state, other) if shared is None else shared)
+    arrays = [x, grad, state.m, state.v, state.v_max]
+    before = snapshot(*arrays)
+    with pytest.raises(ValueError, match="must not overlap state"):
+        adam.step(x, grad, state)
+    assert_unchanged(arrays, before)
+    assert state.step == 0
+
+
+def test_interleaved_state_arrays_share_no_element_and_are_accepted():
+    buffer = np.zeros(6)
+    adam = Adam(learning_rate=0.1)
+    x, state = np.ones(3), AdamState(step=0, m=buffer[::2], v=buffer[1::2])
+    adam.step(x, np.ones(3), state)  # the first step: lr * sign(g)
+    assert_allclose(x, 0.9, rtol=1e-7)
+    assert_allclose(buffer, [0.1, 0.001] * 3)
+
+
+def test_lazy_step_refuses_a_state_aliasing_x():
+    adam = Adam()
+    x = np.ones((1, 4))
+    state = adam.init(x)
+    state.v = x
+    with pytest.raises(ValueError, match=r"x must not overlap state\.v"):
+        adam.lazy_step(x, np.ones((1, 2)), state, [0, 2])
+    assert_array_equal(x, 1.0)
+    assert state.step == 0
+
+
 def test_grad_may_be_a_list():
     x = np.zeros(3)
     adam = Adam(learning_rate=0.1)
@@ -766,6 +823,26 @@ def test_bad_step_count_raises_before_anything_moves(bad_step):
         adam.step(x, np.ones(3), state)
     assert_array_equal(x, np.ones(3))
     assert not state.m.any()
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("dtype, g", [(np.float64, 1e200), (np.float32, 1e30)])
+def test_an_overflowing_square_freezes_x_as_in_torch(dtype, g, backend):
+    # The step keeps torch's arithmetic even there: v = inf, x does not move.
+    # (adam_minimize and the estimators detect it and report it.)
+    x = np.array([1.0, 2.0], dtype)
+    grad = np.array([g, 1.0], dtype)
+    adam = Adam(learning_rate=0.1, backend=backend)
+    state = adam.init(x)
+    adam.step(x, grad, state)
+    torch_dtype = torch.float64 if dtype == np.float64 else torch.float32
+    p = torch.tensor([1.0, 2.0], dtype=torch_dtype)
+    opt = torch.optim.Adam([p], lr=0.1, foreach=False)
+    p.grad = torch.from_numpy(grad)
+    opt.step()
+    assert_array_equal(x, p.numpy())
+    assert_array_equal(state.v, opt.state[p]["exp_avg_sq"].numpy())
+    assert x[0] == 1.0 and state.v[0] == np.inf and x[1] < 2.0
 
 
 @pytest.mark.parametrize("d", [1, 16, 30_000])

@@ -329,6 +329,8 @@ def test_objective_accepts_dataframes(client, rng):
         ({"loss": "hinge"}, "loss must be one of"),
         ({"classes": ["ant", "bee", "cat"]}, "binary_logistic needs 2 classes"),
         ({"classes": ["ant", "cat"]}, "labels .*bee.* not in classes"),
+        ({"classes": [0.0, np.nan]}, "Input classes contains NaN"),
+        ({"classes": [["ant", "bee"]]}, "classes must be 1-D"),
     ],
 )
 def test_objective_rejects_bad_input(client, rng, change, message):

@@ -655,6 +655,31 @@ def test_divergence_keeps_finite_coefficients_and_warns(
     assert model.n_iter_ < 50
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("call", ["warm_start", "partial_fit", "partial_fit_lazy"])
+def test_an_overflowing_second_moment_warns_instead_of_freezing(call, rng):
+    # A continued fit keeps the first fit's scaling: features 1e12 times
+    # larger give float32 gradients above sqrt(3.4e38) = 1.8e19, whose squares
+    # overflow v (while the loss, below 3.4e38, stays finite).
+    X = rng.normal(size=(200, 30)).astype(np.float32)
+    X[X < 0.5] = 0.0
+    y = X @ np.ones(30, np.float32)
+    if call == "warm_start":
+        model = AdamLinearRegressor(warm_start=True, max_iter=5)
+        first, again = model.fit, model.fit
+    else:
+        model = AdamLinearRegressor(batch_size=50, sparse_updates="lazy")
+        first, again = model.partial_fit, model.partial_fit
+        X = sparse.csr_matrix(X) if call == "partial_fit_lazy" else X
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        first(X, y)
+    before = model._coef_.copy()
+    with pytest.warns(ConvergenceWarning, match="second moment overflowed"):
+        again(X * np.float32(1e12), y)
+    assert_array_equal(model._coef_, before)  # the start of the epoch
+
+
 def test_convergence_warning_on_max_iter_and_not_when_converged():
     X, y = load("iris")
     with pytest.warns(ConvergenceWarning, match="max_iter=2"):
@@ -748,6 +773,37 @@ def test_regressor_partial_fit_with_other_number_of_outputs():
         model.partial_fit(X, Y[:, :2])
 
 
+@pytest.mark.parametrize(
+    "classes, match",
+    [
+        ([0, 1, 2, np.nan], "Input classes contains NaN"),
+        ([0, 1, 2, np.inf], "Input classes contains infinity"),
+        ([[0, 1, 2]], r"classes must be 1-D.*shape \(1, 3\)"),
+        ([[0], [1], [2]], r"classes must be 1-D.*shape \(3, 1\)"),
+        ([0.5, 1.5, 2.5], "classes must be class labels, got continuous"),
+    ],
+)
+def test_partial_fit_validates_classes_as_y(classes, match):
+    X, y = load("iris")
+    model = AdamLogisticClassifier()
+    with pytest.raises(ValueError, match=match):
+        model.partial_fit(X, y, classes=classes)
+    assert not hasattr(model, "classes_")
+    fitted = AdamLogisticClassifier().partial_fit(X, y, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=match):  # and on a later call
+        fitted.partial_fit(X, y, classes=classes)
+
+
+def test_repeated_classes_count_once_as_in_sgd():
+    X, y = load("iris")
+    classes = [2, 0, 1, 2, 0]
+    sgd = SGDClassifier(random_state=0).partial_fit(X, y, classes=classes)
+    model = AdamLogisticClassifier().partial_fit(X, y, classes=classes)
+    assert_array_equal(model.classes_, sgd.classes_)
+    assert model.coef_.shape == (3, X.shape[1])
+    assert model.predict(X[:5]).dtype == y.dtype
+
+
 def test_continued_fits_keep_the_classes():
     X, y = load("iris")
     model = AdamLogisticClassifier(max_iter=3).partial_fit(X, y, classes=[0, 1, 2])
@@ -786,6 +842,52 @@ def test_early_stopping_needs_two_validation_rows():
         model.fit(X[:10], y[:10])
     model.set_params(validation_fraction=0.2).fit(X[:10], y[:10])
     assert len(model.validation_scores_) == model.n_iter_
+
+
+@pytest.mark.parametrize(
+    "Estimator, rows, classes, fraction, reason",
+    [
+        # ceil(0.01 * 200) = 2 validation rows for 3 classes
+        (AdamLogisticClassifier, 200, 3, 0.01, "number of classes = 3"),
+        # 200 - ceil(0.99 * 200) = 2 training rows for 3 classes
+        (AdamLogisticClassifier, 200, 3, 0.99, "number of classes = 3"),
+        (AdamLinearRegressor, 1, None, 0.1, "train set will be empty"),
+    ],
+)
+def test_an_impossible_early_stopping_split_names_validation_fraction(
+    Estimator, rows, classes, fraction, reason, rng
+):
+    X = rng.normal(size=(rows, 3))
+    y = np.arange(rows) % classes if classes else X[:, 0]
+    model = Estimator(early_stopping=True, validation_fraction=fraction)
+    with pytest.raises(ValueError, match=f"validation_fraction={fraction}") as exc:
+        model.fit(X, y)
+    assert reason in str(exc.value)
+
+
+@pytest.mark.parametrize(
+    "Estimator, extra",
+    [
+        (AdamLogisticClassifier, {}),
+        (AdamLinearRegressor, {"loss": "huber", "delta": 0.5}),
+        (AdamLinearRegressor, {"loss": "quantile", "quantile": 0.3}),
+        (AdamLinearRegressor, {"loss": "tweedie", "power": 1.5}),
+    ],
+)
+def test_real_parameters_may_be_0d_arrays(Estimator, extra, rng):
+    X = rng.normal(size=(120, 3))
+    y = X @ np.array([1.0, -1.0, 0.5])
+    y = (y > 0).astype(int) if Estimator is AdamLogisticClassifier else np.exp(y)
+    params = {"learning_rate": 0.05, "alpha": 1e-3, "l1_ratio": 0.5, "beta_1": 0.8,
+              "beta_2": 0.99, "epsilon": 1e-7, "max_grad_norm": 10.0, "tol": 1e-3,
+              "validation_fraction": 0.25, **extra}  # fmt: skip
+    common = {"penalty": "elasticnet", "early_stopping": True, "random_state": 0}
+    arrays = {k: np.array(v) for k, v in params.items() if k != "loss"}
+    numbers = Estimator(**common, **params).fit(X, y)
+    model = Estimator(**common, **{**params, **arrays}).fit(X, y)
+    assert model.get_params()["learning_rate"] is arrays["learning_rate"]
+    assert_array_equal(model.coef_, numbers.coef_)
+    assert_array_equal(model.intercept_, numbers.intercept_)
 
 
 @on_breast_cancer_and_diabetes

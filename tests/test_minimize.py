@@ -420,6 +420,76 @@ def test_non_finite_gradient():
     assert np.all(np.isfinite(res.jac)) and res.fun == f_quad(res.x)
 
 
+def _huge_slope(slope, dtype=np.float64):
+    """f(x) = slope * x[0] + x[0]**2: finite, with a gradient near ``slope``."""
+    return {
+        "fun": lambda x: float(slope * x[0] + x[0] ** 2),
+        "x0": np.zeros(1, dtype),
+        "jac": lambda x: np.array([slope + 2 * x[0]], dtype),
+    }
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("algorithm", ["adam", "nadam", "radam", "schedulefree_adamw"])
+@pytest.mark.parametrize("slope, dtype", [(1e200, np.float64), (1e20, np.float32)])
+def test_a_squared_gradient_that_overflows_stops_with_status_2(algorithm, slope, dtype):
+    # g * g overflows: v = inf and every later step is m / inf = 0, a frozen x.
+    problem = _huge_slope(slope, dtype)
+    res = minimize(**problem, method=adam_minimize,
+                   options={"algorithm": algorithm, "maxiter": 100})  # fmt: skip
+    assert (res.success, res.status, res.nit) == (False, 2, 0)
+    assert "overflows its second moment" in res.message
+    assert_array_equal(res.x, [0.0])  # the iterate before the update
+    assert not np.all(np.isfinite(res.state.v))
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.parametrize("backend", ["numpy", "numba"])
+def test_an_overflowing_moment_stops_either_backend_and_minibatches(backend, rng):
+    problem = _huge_slope(1e200)
+    adam = skadam.Adam(backend=backend)
+    res = minimize(**problem, method=adam_minimize, options={"algorithm": adam})
+    assert (res.status, res.nit) == (2, 0)
+    X = rng.normal(size=(40, 2))
+
+    def linear(w, X, y):  # finite values, gradients near 1e200
+        return float(np.mean(y * (X @ w))), X.T @ y / len(y)
+
+    res = minimize(linear, np.zeros(2), args=(X, 1e200 * X[:, 0]),
+                   jac=True, method=adam_minimize,
+                   options={"batch_size": 8, "return_all": True})  # fmt: skip
+    assert (res.status, res.nit) == (2, 0) and "overflows" in res.message
+    assert_array_equal(res.x, [0.0, 0.0])
+    assert len(res.allvecs) == 1
+
+
+def test_adamax_squares_nothing_and_keeps_moving():
+    # Adamax's step under a constant gradient is lr * sign(g) (u = |g| + eps).
+    res = minimize(**_huge_slope(1e200), method=adam_minimize,
+                   options={"algorithm": "adamax", "learning_rate": 0.1,
+                            "maxiter": 10})  # fmt: skip
+    assert res.status == 1
+    assert_allclose(res.x, [-1.0], rtol=1e-12)
+
+
+def test_large_but_squarable_gradients_are_no_false_alarm():
+    # Adam's step under a constant gradient g is lr * g / (|g| + eps) = lr.
+    res = minimize(**_huge_slope(1e150), method=adam_minimize,
+                   options={"learning_rate": 0.1, "maxiter": 5})  # fmt: skip
+    assert res.status == 1
+    assert_allclose(res.x, [-0.5], rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+def test_an_overflow_of_coupled_weight_decay_is_caught_at_the_end():
+    # g + weight_decay * x = 1e300 squares to inf though g = 0.
+    res = minimize(lambda x: 0.0, [1e300], jac=lambda x: np.zeros(1),
+                   method=adam_minimize,
+                   options={"weight_decay": 1.0, "maxiter": 5})  # fmt: skip
+    assert (res.success, res.status) == (False, 2)
+    assert "state is not finite at the end" in res.message
+
+
 def test_non_finite_at_x0():
     res = run(lambda x: (np.nan, g_quad(x)), jac=True)
     assert (res.success, res.status, res.nit) == (False, 2, 0)
@@ -550,6 +620,29 @@ def test_minimizer_validates_its_options_when_made(options):
 def test_a_bad_tol_is_named_tol():
     with pytest.raises(ValueError, match="tol must be"):
         minimize(f_quad, np.zeros(3), method=adam_minimize, jac=g_quad, tol=-1.0)
+
+
+def test_options_may_be_0d_arrays():
+    # The first Adam step is lr * sign(g) (epsilon 0): one update moves
+    # x0 = 1 to 1 - lr.
+    options = {"learning_rate": np.array(0.25), "maxiter": np.array(1),
+               "epsilon": np.array(0.0), "gtol": np.array(1e-9)}  # fmt: skip
+    res = minimize(lambda x: float(x @ x), np.ones(2), jac=lambda x: 2 * x,
+                   method=adam_minimize, options=options)  # fmt: skip
+    assert res.nit == 1 and res.status == 1
+    assert_array_equal(res.x, [0.75, 0.75])
+    assert AdamMinimizer(**options)(lambda x: float(x @ x), np.ones(2)).nit == 1
+
+
+@pytest.mark.parametrize("call", ["function", "minimizer"])
+def test_a_direct_call_without_x0_raises_instead_of_going_scalar(call):
+    method = adam_minimize if call == "function" else AdamMinimizer()
+    with pytest.raises(TypeError, match="needs x0"):
+        method(rosen)
+    # minimize_scalar passes bracket (None here) instead of x0: still scalar.
+    res = minimize_scalar(lambda x: (x - 2.0) ** 2, method=method,
+                          options={"learning_rate": 0.05})  # fmt: skip
+    assert res.success and abs(res.x - 2.0) < 1e-4
 
 
 @pytest.mark.parametrize("maxiter", [7.0, np.float64(7), np.int64(7)])
@@ -1387,9 +1480,17 @@ def test_minibatches_of_no_rows_are_refused():
                  method=adam_minimize, options={"batch_size": 32})  # fmt: skip
 
 
-@pytest.mark.parametrize("option", [{"rng": 0}, {"batch_args": [0]}])
-def test_batch_options_without_batch_size_warn(option, rng):
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        ({"rng": 0}, r"rng is unused without batch_size \(it applies"),
+        ({"batch_args": [0]}, r"batch_args is unused without batch_size \(it"),
+        ({"rng": 0, "batch_args": [0]}, r"batch_args and rng are unused .*they"),
+    ],
+)
+def test_batch_options_without_batch_size_warn(option, message, rng):
     X = rng.normal(size=(20, 3))
-    with pytest.warns(OptimizeWarning, match="ignored without batch_size"):
+    with pytest.warns(OptimizeWarning, match=message) as record:
         minimize(_least_squares, np.zeros(3), args=(X, X[:, 0]), jac=True,
                  method=adam_minimize, options={**option, "maxiter": 2})  # fmt: skip
+    assert issubclass(record[0].category, UserWarning)

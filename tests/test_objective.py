@@ -397,6 +397,46 @@ def test_a_gradient_that_is_no_array_of_numbers_raises(kwargs, match):
         run(**kwargs)
 
 
+@pytest.mark.filterwarnings("error")  # a ComplexWarning would mean a cast
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"jac": lambda x: g_quad(x) + 1j}, r"^jac must return real numbers"),
+        ({"jac": lambda x: g_quad(x) + 0j}, r"^jac must return real numbers"),
+        ({"jac": lambda x: [1j, 0.0, 0.0]}, r"^jac must return real numbers"),
+        (
+            {"fun": lambda x: (f_quad(x), g_quad(x) + 1j), "jac": True},
+            r"^fun \(with jac=True\) must return real numbers",
+        ),
+        ({"fun": lambda x: f_quad(x) + 1j, "jac": None}, "^fun must return a real"),
+    ],
+    ids=["jac", "jac-zero-imaginary", "jac-list", "jac-true", "finite-differences"],
+)
+def test_a_complex_gradient_is_refused_not_cast(kwargs, match):
+    kwargs.setdefault("fun", f_quad)
+    with pytest.raises(ValueError, match=match):
+        run(**kwargs)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"bounds": np.array([[0, 1 + 1j], [0, 1], [0, 1]])}, "bounds must be real"),
+        ({"bounds": [(0, 1j), (0, 1), (0, 1)]}, "bounds must be real"),
+        ({"bounds": Bounds(np.zeros(3) + 0j, np.ones(3))}, "bounds must be real"),
+        (
+            {"options": {"finite_diff_rel_step": np.array(1e-6 + 1j)}},
+            "finite_diff_rel_step must be None or real numbers",
+        ),
+    ],
+    ids=["pairs", "python-complex", "Bounds", "rel-step"],
+)
+def test_complex_bounds_and_steps_are_refused_not_cast(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        run(f_quad, **kwargs)
+
+
 @pytest.mark.parametrize("keep", ["array", "view", "none", "modify"])
 @pytest.mark.parametrize("d", [3, 5000])
 def test_points_kept_by_the_user_are_never_overwritten(keep, d):

@@ -184,6 +184,48 @@ def test_read_only_x_raises_before_the_state_moves(cls):
     assert_states_equal(state, before)
 
 
+@pytest.mark.parametrize("cls", CLASSES)
+@pytest.mark.parametrize("alias", ["x", "grad"])
+def test_state_arrays_aliasing_x_or_grad_are_refused(cls, alias):
+    opt = cls()
+    x, grad = np.full(4, 2.0), np.ones(4)
+    for name, _ in opt.init(x)._arrays():
+        state = opt.init(x)
+        setattr(state, name, x if alias == "x" else grad)
+        before = [x.copy(), grad.copy()]
+        message = rf"{alias} must not overlap state\.{name}"
+        with pytest.raises(ValueError, match=message):
+            opt.step(x, grad, state)
+        assert_array_equal(x, before[0])
+        assert_array_equal(grad, before[1])
+        assert state.step == 0
+
+
+@pytest.mark.parametrize("name", sorted(ALGORITHMS))
+def test_a_0d_array_is_a_number_stored_as_a_float(name):
+    # NumPy reductions return 0-d arrays; np.float32(0.1) was already taken.
+    opt = make_optimizer(
+        name, learning_rate=np.array(0.1), beta_2=np.array(0.99),
+        epsilon=np.array(0.0), max_grad_norm=np.array(10),
+    )  # fmt: skip
+    assert type(opt.learning_rate) is float and opt.learning_rate == 0.1
+    assert type(opt.beta_2) is float and opt.beta_2 == 0.99
+    assert type(opt.max_grad_norm) is float and opt.max_grad_norm == 10.0
+    with pytest.raises(ValueError, match="learning_rate must be a real number"):
+        make_optimizer(name, learning_rate=np.array([0.1]))
+    with pytest.raises(ValueError, match=r"learning_rate must be in \(0"):
+        make_optimizer(name, learning_rate=np.array(-0.1))
+
+
+def test_a_0d_array_learning_rate_takes_the_first_step_of_its_value():
+    # Adam's first bias-corrected step (epsilon 0) is lr * sign(g) exactly.
+    for lr in (np.array(0.25), np.array(0.25, dtype=np.float32)):
+        adam = Adam(learning_rate=lr, epsilon=0.0)
+        x = np.array([1.0, -1.0])
+        adam.step(x, np.array([3.0, -0.5]), adam.init(x))
+        assert_array_equal(x, [0.75, -0.75])
+
+
 def assert_states_equal(a, b):
     assert type(a) is type(b)
     for (name, x), (_, y) in zip(a._arrays(), b._arrays(), strict=True):

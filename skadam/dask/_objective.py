@@ -15,6 +15,7 @@ from distributed import default_client
 from sklearn.preprocessing import label_binarize
 
 from .._linear_loss import LinearModelLoss
+from .._linear_model import check_classes
 from .._losses import HalfBinomialLoss, HalfMultinomialLoss, HalfSquaredError
 from .._penalties import L2Penalty
 from ._blocks import WorkerBlocks, aligned_arrays, row_blocks
@@ -61,7 +62,9 @@ class DaskLinearObjective:
     sample_weight : dask.array.Array of shape (n_samples,), default=None
         Non-negative weights ``s``; None means all ones.
     classes : array-like, default=None
-        The class labels, sorted (logistic losses only).  For
+        The class labels (logistic losses only), validated as the
+        classifier's ``partial_fit`` validates them (1-D, finite labels; a
+        ``ValueError`` names ``classes``), sorted, each once.  For
         ``"binary_logistic"`` the second class is the positive one.  None
         computes them from ``y`` (one pass over the data).
     client : distributed.Client, default=None
@@ -203,7 +206,8 @@ def _check_classes(loss, y, classes):
         raise ValueError(f"y must be 1-D for loss={loss!r}, got shape {y.shape}.")
     if classes is None:
         classes = da.unique(y).compute()
-    classes = np.asarray(classes)
+    else:
+        classes = check_classes(classes)  # finite, 1-D labels, each once
     if loss == "binary_logistic" and len(classes) != 2:
         raise ValueError(f"binary_logistic needs 2 classes, got {classes!r}.")
     if loss == "multinomial" and len(classes) < 2:
