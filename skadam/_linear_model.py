@@ -20,6 +20,7 @@ run; every data source then trains through ``_fit_source`` (the seam that
 :mod:`skadam.dask` uses).
 """
 
+import dataclasses
 import math
 import warnings
 from numbers import Integral, Real
@@ -517,7 +518,9 @@ class _AdamLinearModel(BaseEstimator):
         if reset:
             self._start(dtype, feature_moments, None if stream else target_mean)
             if lazy:  # centring would give every column a gradient at every step
-                self._scaling_.mean[...] = 0
+                self._scaling_ = dataclasses.replace(
+                    self._scaling_, mean=np.zeros_like(self._scaling_.mean)
+                )
         else:
             self._check_continuation()
             # New data may need another intercept.
@@ -541,7 +544,7 @@ class _AdamLinearModel(BaseEstimator):
             rng=self._rng_,
             validation=validation,
             verbose=self.verbose,
-            lazy=lazy and not np.any(self._scaling_.mean),
+            lazy=lazy and not self._scaling_.centred,
         )
         if full_batch:  # the halving follows the run, like the optimizer state
             self._step_factor_ = optimizer.learning_rate.value

@@ -228,7 +228,7 @@ class LazyEpochs(_Epochs):
     """
 
     def __init__(self, loss, scaling, optimizer, coef, state, source):
-        if np.any(scaling.mean):
+        if scaling.centred:
             raise ValueError("LazyEpochs needs a standardisation without centring.")
         super().__init__(loss, scaling, optimizer, coef, state, source)
         self.grad = None  # the exact loop's coefficient-sized buffer: unused here
