@@ -520,6 +520,11 @@ class _Optimizer:
         (Adam's, when it is not ``x``), which overlaps neither ``x`` nor
         ``grad`` either.
         """
+        grad, t = self._check_inputs(x, grad, state, out)
+        return grad, t, self.learning_rate_at(t)
+
+    def _check_inputs(self, x, grad, state, out=None):
+        """The checks of :meth:`_check_step` without the schedule: ``(grad, t)``."""
         if not isinstance(state, self._state_class):
             raise ValueError(
                 f"state must be an instance of {self._state_class.__name__} (from "
@@ -533,8 +538,20 @@ class _Optimizer:
         step = state.step
         if type(step) is not int or step < 0:
             step = _check_step_count(step)
-        t = step + 1
-        return grad, t, self.learning_rate_at(t)
+        return grad, step + 1
+
+    def _step_unchecked(self, x, grad, state):
+        """:meth:`step` for a loop that owns its inputs and checked them once.
+
+        The same update, without the per-call checks of ``x``, ``grad`` and
+        ``state`` (about 1.3 microseconds, a fifth of a step on two
+        parameters). For skadam's minimizer, which allocates ``x``'s buffers,
+        receives ``grad`` in ``x``'s shape and dtype from its own validation,
+        and checks the state with :meth:`_check_inputs` before its first update.
+        The schedule's value is still checked.
+        """
+        t = state.step + 1
+        return self._advance(x, grad, state, t, self.learning_rate_at(t))
 
     def _clip_scale(self, grad):
         """The factor that clips ``grad``'s global L2 norm, or None (no change).
@@ -828,6 +845,10 @@ class Adam(_Optimizer):
             C-contiguous.
         """
         grad, t, lr = self._check_step(x, grad, state, None if out is x else out)
+        return self._advance(x, grad, state, t, lr, out)
+
+    def _advance(self, x, grad, state, t, lr, out=None):
+        """The update of :meth:`step` on checked inputs (see ``_step_unchecked``)."""
         if self._use_numba(x, state, out):
             self._numba_update(x, grad, state, lr, t, out)
         else:

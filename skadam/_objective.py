@@ -191,6 +191,8 @@ def _gradient(g, x, source):
     gradient is refused, as a complex ``fun`` is: casting would drop its
     imaginary part. ``source`` names the function that returned it.
     """
+    if type(g) is np.ndarray and g.dtype is x.dtype and g.shape == x.shape:
+        return g  # the common case (x's dtype is real), checked cheaply
     if g is None:  # NumPy would read None as NaN
         raise ValueError(
             "The gradient is None; jac (or fun with jac=True) must return it."

@@ -66,6 +66,10 @@ class _Optimizer(_AdamOptimizer):
             value.
         """
         grad, t, lr = self._check_step(x, grad, state)
+        return self._advance(x, grad, state, t, lr)
+
+    def _advance(self, x, grad, state, t, lr):
+        """The update of :meth:`step` on checked inputs (see ``_step_unchecked``)."""
         g = self._clipped(grad)
         if self.epsilon == 0.0:
             # 0 / 0 where nothing has been seen yet: nan, as in torch, silently.

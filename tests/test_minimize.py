@@ -26,6 +26,7 @@ from scipy.optimize import (
 
 import skadam
 from skadam import AdamMinimizer, adam_minimize
+from skadam._optimizers import make_optimizer
 
 STOP_MESSAGE = "`callback` raised `StopIteration`."
 MAXITER_MESSAGE = "Maximum number of iterations has been exceeded."
@@ -1494,3 +1495,34 @@ def test_batch_options_without_batch_size_warn(option, message, rng):
         minimize(_least_squares, np.zeros(3), args=(X, X[:, 0]), jac=True,
                  method=adam_minimize, options={**option, "maxiter": 2})  # fmt: skip
     assert issubclass(record[0].category, UserWarning)
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "radam", "adamax"])
+@pytest.mark.parametrize("size", [2, 999, 1000])
+def test_the_loop_takes_the_steps_of_the_public_step(name, size):
+    # The loop checks its inputs once and then skips the per-step checks
+    # below OUT_MIN_SIZE parameters (and writes into its spare buffer from
+    # there): either way its iterates are those of a loop around step().
+    rng = np.random.default_rng(0)
+    A = rng.uniform(0.5, 2.0, size)
+
+    def jac(x):
+        return A * (x - 1.0)
+
+    x0 = rng.normal(size=size)
+    res = minimize(
+        lambda x: 0.5 * np.sum(A * (x - 1.0) ** 2), x0, jac=jac,
+        method=adam_minimize,
+        options={"algorithm": name, "learning_rate": 0.05, "maxiter": 15,
+                 "gtol": 0, "return_all": True},
+    )  # fmt: skip
+    opt = make_optimizer(name, learning_rate=0.05)
+    x = x0.copy()
+    state = opt.init(x)
+    expected = [x.copy()]
+    for _ in range(15):
+        opt.step(x, jac(x), state)
+        expected.append(x.copy())
+    assert res.nit == 15
+    assert_array_equal(np.array(res.allvecs), np.array(expected))
+    assert_array_equal(res.state.m, state.m)
