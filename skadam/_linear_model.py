@@ -39,7 +39,11 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_parameter_constraints,
 )
-from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.multiclass import (
+    check_classification_targets,
+    type_of_target,
+    unique_labels,
+)
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -116,6 +120,20 @@ def _learning_rate(estimator, full_batch):
             return AUTO_FULL_BATCH_LEARNING_RATE
         return AUTO_MINIBATCH_LEARNING_RATE
     return _number(estimator.learning_rate)
+
+
+def _summed_duplicates(X):
+    """``X``, with repeated entries of a sparse matrix summed (a copy if any).
+
+    SciPy reads repeated ``(row, column)`` entries as their sum, but the
+    feature statistics count stored values: a column of repeated 1.0 entries
+    looked constant, and its coefficient was frozen at 0. Products are
+    unaffected; the input is never modified.
+    """
+    if sparse.issparse(X) and not X.has_canonical_format:
+        X = X.copy()
+        X.sum_duplicates()
+    return X
 
 
 def _make_optimizer(estimator, full_batch=False):
@@ -202,10 +220,22 @@ def check_classes(classes):
         raise ValueError(
             f"classes must be 1-D, one label per class, got shape {labels.shape}."
         )
+    if labels.size == 0:
+        raise ValueError("classes must hold at least two labels, got none.")
     kind = type_of_target(labels, input_name="classes")  # raises on NaN, inf
     if kind not in ("binary", "multiclass"):
         raise ValueError(f"classes must be class labels, got {kind} values {labels}.")
-    return np.unique(labels)
+    try:  # as given: an array of a list mixing strings and numbers is all strings
+        labels = unique_labels(
+            classes if isinstance(classes, (list, tuple)) else labels
+        )
+    except ValueError as error:
+        raise ValueError(f"classes: {error}") from None
+    if labels.size < 2:
+        raise ValueError(
+            f"classes must hold at least two distinct labels, got {labels.tolist()}."
+        )
+    return labels
 
 
 #: Parameters a continued fit (``warm_start``, ``partial_fit``) cannot change:
@@ -420,7 +450,7 @@ class _AdamLinearModel(BaseEstimator):
         each row block (``reset=False``, after a ``reset=True`` call on the
         first rows has set ``n_features_in_`` and ``feature_names_in_``).
         """
-        return validate_data(
+        X, y = validate_data(
             self,
             X,
             y,
@@ -429,6 +459,7 @@ class _AdamLinearModel(BaseEstimator):
             dtype=[np.float64, np.float32],
             **self._y_validation,
         )
+        return _summed_duplicates(X), y
 
     def _fit_source(
         self,
@@ -764,9 +795,11 @@ class _AdamLinearModel(BaseEstimator):
                 f"{math.sqrt(np.finfo(dtype).max):.2g}), after which its "
                 "coefficient would never move again. Scale the features and "
                 "targets (partial_fit and continued fits keep the scaling of "
-                "the first fit) or use float64; the optimizer state keeps the "
-                "overflow: start afresh with warm_start=False (or a new "
-                "estimator)"
+                "the first fit)"
+                + (" or use float64" if dtype == np.float32 else "")
+                + "; the optimizer state keeps the overflow: start afresh with "
+                "fit and warm_start=False (or a new estimator; partial_fit "
+                "continues from that state)"
             )
         warnings.warn(
             f"{self.algorithm} diverged in epoch {result.n_epochs + 1}: {cause}. "

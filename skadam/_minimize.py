@@ -9,6 +9,7 @@ minibatches of ``args``), decides why it stopped in the words of
 :mod:`skadam._objective`'s job; the update rule is the optimizer's.
 """
 
+import copy
 import difflib
 import inspect
 import math
@@ -465,10 +466,12 @@ def _run(objective, optimizer, state, x, stopper, record):
         record.offer(x, f, g, 0)
     step = _Stepper(optimizer, x, g, state) if status is None else None
     while status is None:
-        x_new = step(x, g, state)
-        if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
-            status = Status.NONFINITE
-            break  # x is the iterate before the update
+        if stopper.gmax > stopper.square_safe:  # rare: a moment may overflow
+            x_new, status = _guarded_step(step, x, g, state, stopper, nit)
+            if status is not None:
+                break  # x and state are those before the update
+        else:
+            x_new = step(x, g, state)
         if bounds is not None:
             np.clip(x_new, *bounds, out=x_new)
         f_new, g_new = objective.evaluate(x_new, need_f)
@@ -479,6 +482,23 @@ def _run(objective, optimizer, state, x, stopper, record):
         if record.keeps:
             record.offer(x, f, g, nit)
     return x, f, g, nit, status
+
+
+def _guarded_step(step, x, g, state, stopper, nit):
+    """An update whose gradient's square may overflow: ``(x_new, status)``.
+
+    NumPy's overflow warning is silenced (the run reports it); if the state
+    overflowed, it goes back to what it was before the update, so that
+    ``res.state`` belongs to ``res.iterate``, and the status is NONFINITE.
+    """
+    saved = copy.deepcopy(vars(state)) if hasattr(state, "__dict__") else None
+    with np.errstate(over="ignore", invalid="ignore"):
+        x_new = step(x, g, state)
+    if not stopper.overflowed(nit + 1, state):
+        return x_new, None
+    if saved is not None:
+        vars(state).update(saved)
+    return x_new, Status.NONFINITE
 
 
 #: Parameters from which the loop has the optimizer write its update into the
@@ -567,11 +587,14 @@ def _run_minibatches(objective, optimizer, state, x, stopper, record, batches):
 def _batch_update(optimizer, state, x, x_old, g, stopper, nit, record):
     """Update ``x`` in place (keeping ``x_old``); NONFINITE if the state overflowed."""
     np.copyto(x_old, x)
-    optimizer.step(x, g, state)
-    if stopper.gmax > stopper.square_safe and stopper.overflowed(nit + 1, state):
-        np.copyto(x, x_old)  # the iterate before that update is the result
-        record.drop_last()  # which the run appends again
-        return Status.NONFINITE
+    if stopper.gmax > stopper.square_safe:  # rare: a moment may overflow
+        _, status = _guarded_step(optimizer.step, x, g, state, stopper, nit)
+        if status is not None:
+            np.copyto(x, x_old)  # the iterate before that update is the result
+            record.drop_last()  # which the run appends again
+            return status
+    else:
+        optimizer.step(x, g, state)
     if stopper.bounds is not None:
         np.clip(x, *stopper.bounds, out=x)
     return None
@@ -691,6 +714,11 @@ def _initial_state(optimizer, x, initial_state):
                 f"initial_state.{name} must have x0's shape {value.shape} and "
                 f"dtype {value.dtype}, got {got[0]} and {got[1]}."
             )
+    if not state_is_finite(initial_state):
+        raise ValueError(
+            "initial_state holds non-finite values (an overflowed second "
+            "moment, or NaN): continuing from it would not move those entries."
+        )
     return initial_state.copy()
 
 

@@ -316,6 +316,12 @@ class Standardization:
     def __post_init__(self):
         self.centred = bool(np.any(self.mean))
 
+    def __setstate__(self, state):
+        # Estimators pickled before ``centred`` existed continue training.
+        self.__dict__.update(state)
+        if "centred" not in state:
+            self.centred = bool(np.any(self.mean))
+
     @classmethod
     def identity(cls, n_features, dtype):
         """Train the raw coefficients themselves."""

@@ -781,6 +781,9 @@ def test_regressor_partial_fit_with_other_number_of_outputs():
         ([[0, 1, 2]], r"classes must be 1-D.*shape \(1, 3\)"),
         ([[0], [1], [2]], r"classes must be 1-D.*shape \(3, 1\)"),
         ([0.5, 1.5, 2.5], "classes must be class labels, got continuous"),
+        ([], "classes must hold at least two labels, got none"),
+        ([1, 1], r"at least two distinct labels, got \[1\]"),
+        ([0, 1, "a"], "Mix of label input types"),
     ],
 )
 def test_partial_fit_validates_classes_as_y(classes, match):
@@ -1784,3 +1787,30 @@ def test_a_continued_fit_names_a_parameter_it_cannot_change(Estimator, change, h
     # A fresh fit with the new value works.
     model.set_params(warm_start=False)
     model.fit(X, y)
+
+
+def test_repeated_sparse_entries_count_as_their_sum():
+    # A hand-built bag of words with one stored entry per token occurrence
+    # (non-canonical CSR, which SciPy reads as the sum): token 0 occurs three
+    # times in half the documents. Its column used to look constant (all
+    # stored values 1.0) and was frozen at 0. The fit equals that of the
+    # summed matrix and of the dense array, and the input is left as it was.
+    rng = np.random.default_rng(0)
+    docs = [
+        list(rng.integers(1, 30, 5)) + ([0] * 3 if rng.random() < 0.5 else [])
+        for _ in range(2000)
+    ]
+    indptr = np.cumsum([0] + [len(doc) for doc in docs])
+    indices = np.concatenate(docs)
+    X = sparse.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(2000, 30))
+    assert not X.has_canonical_format
+    y = (X.toarray()[:, 0] > 0).astype(int)
+    y[rng.random(2000) < 0.05] ^= 1
+    stored = X.data.copy(), X.indices.copy()
+    for container in (sparse.csr_matrix, sparse.csc_matrix):
+        model = AdamLogisticClassifier(random_state=0).fit(container(X), y)
+        dense = AdamLogisticClassifier(random_state=0).fit(X.toarray(), y)
+        assert_allclose(model.coef_, dense.coef_, rtol=1e-7, atol=1e-9)
+        assert model.coef_[0, 0] > 1.0  # the token decides the label
+    assert_array_equal(X.data, stored[0])
+    assert_array_equal(X.indices, stored[1])

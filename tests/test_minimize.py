@@ -430,7 +430,7 @@ def _huge_slope(slope, dtype=np.float64):
     }
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # the run reports it
 @pytest.mark.parametrize("algorithm", ["adam", "nadam", "radam", "schedulefree_adamw"])
 @pytest.mark.parametrize("slope, dtype", [(1e200, np.float64), (1e20, np.float32)])
 def test_a_squared_gradient_that_overflows_stops_with_status_2(algorithm, slope, dtype):
@@ -441,7 +441,37 @@ def test_a_squared_gradient_that_overflows_stops_with_status_2(algorithm, slope,
     assert (res.success, res.status, res.nit) == (False, 2, 0)
     assert "overflows its second moment" in res.message
     assert_array_equal(res.x, [0.0])  # the iterate before the update
-    assert not np.all(np.isfinite(res.state.v))
+    # ... and the state that belongs to it: the rejected update left no trace.
+    assert res.state.step == 0 and np.all(res.state.v == 0)
+
+
+def test_an_overflow_later_in_a_run_keeps_the_state_of_the_result():
+    # The gradient jumps to 1e160 when x[0] enters (0.5, 0.6): the run stops
+    # there, res.state is that of res.iterate, and continuing from both with
+    # the ordinary gradient reaches the optimum.
+    def fun(x):
+        g = 2 * (x - 1)
+        if 0.5 < x[0] < 0.6:
+            g[0] = 1e160
+        return float(np.sum((x - 1) ** 2)), g
+
+    res = minimize(fun, np.zeros(3), jac=True, method=adam_minimize,
+                   options={"learning_rate": 0.1, "maxiter": 300})  # fmt: skip
+    assert res.status == 2 and res.state.step == res.nit > 0
+    assert np.all(np.isfinite(res.state.v))
+    again = minimize(lambda x: (float(np.sum((x - 1) ** 2)), 2 * (x - 1)),
+                     res.iterate, jac=True, method=adam_minimize,
+                     options={"learning_rate": 0.1, "maxiter": 2000,
+                              "initial_state": res.state})  # fmt: skip
+    assert again.status == 0
+    assert_allclose(again.x, np.ones(3), atol=1e-4)
+
+
+def test_a_non_finite_initial_state_is_refused():
+    state = skadam.Adam().init(np.zeros(3))
+    state.v[1] = np.inf
+    with pytest.raises(ValueError, match="initial_state holds non-finite values"):
+        run(f_quad, jac=g_quad, options={"initial_state": state})
 
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")

@@ -161,3 +161,19 @@ def test_csr_column_range_equals_the_dense_one(monkeypatch, rng, compiled, dtype
     assert low.dtype == high.dtype == np.float64
     assert_array_equal(low, dense.astype(dtype)[rows].min(axis=0))
     assert_array_equal(high, dense.astype(dtype)[rows].max(axis=0))
+
+
+def test_a_standardization_pickled_before_centred_existed_gets_it():
+    # Estimators pickled before Standardization.centred (a field fixed at
+    # construction) continue training after unpickling.
+    import pickle
+
+    for mean, centred in [(np.array([0.0, 2.0]), True), (np.zeros(2), False)]:
+        scaling = _scaling.Standardization(mean, np.ones(2))
+        assert scaling.centred is centred
+        del scaling.__dict__["centred"]  # as an older version pickled it
+        restored = pickle.loads(pickle.dumps(scaling))
+        assert restored.centred is centred
+        assert_array_equal(
+            restored.to_raw(np.ones((1, 3))), [[1.0, 1.0, 1.0 - mean.sum()]]
+        )
