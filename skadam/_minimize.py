@@ -1009,7 +1009,8 @@ def adam_minimize(
     gradient entry whose square overflows (``|g|`` above about 1.3e154 in
     float64, 1.8e19 in float32) makes the second moment infinite and would
     freeze that entry of ``x`` (as in torch); the run stops after that
-    update, with status 2 and the iterate before it.
+    update, with status 2, the iterate before it and the state before it
+    (an ``initial_state`` with non-finite values raises a ValueError).
 
     **Resuming.** ``res.state`` is the optimizer's state after the last
     update and ``res.iterate`` the iterate it belongs to (``res.x`` for
