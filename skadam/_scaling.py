@@ -329,10 +329,11 @@ class Standardization:
 
     def to_raw(self, coef):
         """Raw coefficients, packed like ``coef`` (shape (K, d + fit_intercept))."""
-        raw = coef.copy()
-        W = raw[:, : len(self.factor)]
-        W *= self.factor
-        if raw.shape[1] > len(self.factor) and self.centred:
+        d = len(self.factor)
+        raw = np.empty_like(coef)
+        W = np.multiply(coef[:, :d], self.factor, out=raw[:, :d])  # one pass
+        raw[:, d:] = coef[:, d:]
+        if raw.shape[1] > d and self.centred:
             raw[:, -1] -= W @ self.mean
         return raw
 
