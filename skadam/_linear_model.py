@@ -549,8 +549,12 @@ class _AdamLinearModel(BaseEstimator):
         if reset:
             self._start(dtype, feature_moments, None if stream else target_mean)
             if lazy:  # centring would give every column a gradient at every step
+                # Uncentred features: the intercept's optimum is no longer
+                # known to be 0, so it is trained and counted by the rule.
                 self._scaling_ = dataclasses.replace(
-                    self._scaling_, mean=np.zeros_like(self._scaling_.mean)
+                    self._scaling_,
+                    mean=np.zeros_like(self._scaling_.mean),
+                    freeze_intercept=False,
                 )
         else:
             self._check_continuation()

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import sparse
+from sklearn.linear_model import Ridge
 from sklearn.metrics import log_loss
 
 from skadam import Adam, AdamLinearRegressor, AdamLogisticClassifier
@@ -180,3 +181,22 @@ def test_regressor_takes_lazy_steps_too(rng):
         random_state=0, max_iter=5, tol=None, sparse_updates="lazy"
     ).fit(X, y)
     assert model.score(X, y) > 0.5
+
+
+def test_lazy_regressor_trains_and_certifies_its_intercept():
+    # Lazy steps scale the features without centring them: the intercept's
+    # optimum (in trained coordinates) is then no longer 0, so it is neither
+    # held there nor left out of the stopping bound. Features with large
+    # means and positive weights put Ridge's intercept far from mean(y).
+    rng = np.random.default_rng(0)
+    n, d = 20_000, 2_000
+    X = sparse.random(n, d, density=0.01, format="csr", random_state=0) * 3
+    w = np.abs(rng.normal(size=d))
+    y = X @ w + 5.0 + 0.1 * rng.normal(size=n)
+    ridge = Ridge(alpha=n * 1e-4).fit(X, y)
+    model = AdamLinearRegressor(
+        random_state=0, batch_size=256, sparse_updates="lazy"
+    ).fit(X, y)
+    assert not model._scaling_.centred and not model._scaling_.freeze_intercept
+    assert abs(y.mean() - ridge.intercept_) > 20  # a frozen intercept is far off
+    assert_allclose(model.intercept_, ridge.intercept_, atol=0.05)
