@@ -20,7 +20,7 @@ have a restricted domain, ``check_y``.
 """
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import expit, logit, xlogy
 
 __all__ = [
     "LOSSES",
@@ -404,7 +404,9 @@ class HalfTweedieLoss(BaseLoss):
         p = self.power
         mu = np.exp(G)
         if p == 1:
-            per_elem = _xlogy_ratio(y, mu) - y + mu
+            # y log(y / mu) - y + mu with log(mu) = G: one logarithm fewer
+            # and no division (xlogy(0, 0) = 0).
+            per_elem = xlogy(y, y) - y * (G + 1.0) + mu
             np.subtract(mu, y, out=G)
         elif p == 2:
             ratio = y / mu
@@ -505,14 +507,6 @@ class HalfGammaLoss(HalfTweedieLoss):
 
     def _power_words(self):
         return ""
-
-
-def _xlogy_ratio(y, mu):
-    """``y * log(y / mu)``, 0 where ``y = 0``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = y * np.log(y / mu)
-    out[y == 0] = 0.0
-    return out
 
 
 def regression_loss(loss, *, delta=1.0, quantile=0.5, power=1.5):
