@@ -342,8 +342,8 @@ class _Stopper:
 
     def check(self, nit, x_old, x, f_old, f, g):
         """Status after update ``nit`` moved ``x_old`` to ``x``, or None."""
-        self.gmax = gmax = _max_abs(g)
-        if not (math.isfinite(gmax) and (f is None or math.isfinite(f))):
+        self.gmax = _max_abs(g)
+        if _nonfinite(f, self.gmax):
             self.detail = (
                 f"the function value or the gradient is not finite after update "
                 f"{nit}; the result is the last iterate where both were finite"

@@ -199,8 +199,6 @@ class ElasticNetPenalty:
             with ``positive`` only its negative part beyond ``-l1``.  Its
             norm is a stopping measure, as the gradient's norm is for L2.
         """
-        if not self.has_prox:  # smooth: the gradient itself
-            return np.asarray(grad_W, dtype=np.result_type(grad_W, np.float32))
         g = np.array(grad_W, dtype=np.result_type(grad_W, np.float32))
         l1 = np.broadcast_to(np.asarray(self.l1, g.dtype), g.shape)
         nonzero = W != 0
